@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts and API keys"
+
+    def ready(self) -> None:
+        from accounts import signals  # noqa: F401  (connects receivers)

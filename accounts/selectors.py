@@ -1,0 +1,41 @@
+"""Reads for accounts and API keys."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from accounts.keys import hash_key, looks_like_key
+from accounts.models import Account, ApiKey, Membership, User
+
+SESSION_ACCOUNT_KEY = "m3o_account_id"
+
+
+def api_key_for_secret(secret: str) -> ApiKey | None:
+    """Return the key (with its account) whose secret this is, revoked or not."""
+    if not looks_like_key(secret):
+        return None
+    return ApiKey.objects.select_related("account").filter(key_hash=hash_key(secret)).first()
+
+
+def membership_for_request(request: HttpRequest) -> Membership | None:
+    """The signed-in user's membership in the account the session has selected.
+
+    Falls back to the user's personal account, then to any account they belong to.
+    """
+    user = request.user
+    if not isinstance(user, User):
+        return None
+    memberships = Membership.objects.select_related("account").filter(user=user)
+    selected = request.session.get(SESSION_ACCOUNT_KEY)
+    if selected is not None:
+        membership = memberships.filter(account_id=selected).first()
+        if membership:
+            return membership
+    return (
+        memberships.filter(account__kind=Account.Kind.PERSONAL).first()
+        or memberships.order_by("created_at").first()
+    )
+
+
+def api_keys_for_account(account: Account) -> list[ApiKey]:
+    return list(ApiKey.objects.filter(account=account).order_by("revoked_at", "-created_at"))

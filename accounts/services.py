@@ -1,0 +1,102 @@
+"""Writes for users, accounts and API keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.keys import VISIBLE_PREFIX_LENGTH, generate_key, hash_key
+from accounts.models import Account, ApiKey, AuditEvent, Membership, User
+from accounts.signals import account_created
+
+logger = structlog.get_logger(__name__)
+
+MAX_KEY_NAME_LENGTH = 100
+
+
+class KeyCreationError(Exception):
+    """The key cannot be created; the message says why and is shown to the user."""
+
+
+def account_create_personal(*, user: User) -> Account:
+    with transaction.atomic():
+        account = Account.objects.create(name=user.email, kind=Account.Kind.PERSONAL)
+        Membership.objects.create(account=account, user=user, role=Membership.Role.OWNER)
+        account_created.send(sender=Account, account=account)
+    logger.info("Personal account created", account_id=account.pk, user_id=user.pk)
+    return account
+
+
+def user_has_verified_email(user: User) -> bool:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def api_key_create(*, account: Account, name: str, scopes: list[str], created_by: User) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is never retrievable again."""
+    name = name.strip()
+    if not name:
+        raise KeyCreationError("Give the key a name, for example the app that will use it.")
+    if len(name) > MAX_KEY_NAME_LENGTH:
+        raise KeyCreationError(f"The key name is too long: at most {MAX_KEY_NAME_LENGTH} characters.")
+    if not scopes:
+        raise KeyCreationError("Choose at least one service, or all services.")
+    if not user_has_verified_email(created_by):
+        raise KeyCreationError("Verify your email address before creating API keys.")
+    if not account.is_active:
+        raise KeyCreationError(f"This account is suspended: {account.status_message or 'contact support.'}")
+
+    secret = generate_key()
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            account=account,
+            name=name,
+            prefix=secret[:VISIBLE_PREFIX_LENGTH],
+            key_hash=hash_key(secret),
+            scopes=sorted(set(scopes)),
+            created_by=created_by,
+        )
+        AuditEvent.objects.create(
+            account=account,
+            actor=created_by,
+            action="api_key.created",
+            target=f"api_key:{key.pk}",
+            data={"name": name, "prefix": key.prefix, "scopes": key.scopes},
+        )
+    logger.info("API key created", key_id=key.pk, account_id=account.pk, user_id=created_by.pk)
+    return key, secret
+
+
+def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
+    """Revoke a key; the next call made with it is rejected. Revoking twice is a no-op."""
+    with transaction.atomic():
+        updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if updated:
+            AuditEvent.objects.create(
+                account_id=key.account_id,
+                actor=actor,
+                action="api_key.revoked",
+                target=f"api_key:{key.pk}",
+                data={"name": key.name, "prefix": key.prefix},
+            )
+    key.refresh_from_db(fields=["revoked_at"])
+    if updated:
+        logger.info("API key revoked", key_id=key.pk, account_id=key.account_id)
+    return key
+
+
+def api_key_touch(*, key: ApiKey, resolution_seconds: int) -> None:
+    """Record that the key was used, writing at most once per resolution window."""
+    now = timezone.now()
+    if key.last_used_at and (now - key.last_used_at).total_seconds() < resolution_seconds:
+        return
+    cutoff = now - timedelta(seconds=resolution_seconds)
+    ApiKey.objects.filter(pk=key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff)).update(
+        last_used_at=now
+    )
+    key.last_used_at = now

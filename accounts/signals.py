@@ -1,0 +1,25 @@
+"""Signals accounts sends, and its receivers.
+
+Other apps react to account events through these signals, so that accounts
+depends on no other app (billing opens the wallet on ``account_created``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_save
+from django.dispatch import Signal, receiver
+
+from accounts.models import User
+
+# Sent inside the transaction that creates an account; kwargs: account.
+account_created = Signal()
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts_personal_account")
+def create_personal_account(sender: type[User], instance: User, created: bool, raw: bool, **kwargs: Any) -> None:
+    if created and not raw:
+        from accounts.services import account_create_personal
+
+        account_create_personal(user=instance)

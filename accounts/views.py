@@ -1,0 +1,70 @@
+"""The API keys page: list, create (the secret shown once) and revoke, with htmx."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.decorators import with_membership
+from accounts.forms import ApiKeyCreateForm
+from accounts.models import ApiKey, Membership
+from accounts.selectors import api_keys_for_account
+from accounts.services import KeyCreationError, api_key_create, api_key_revoke, user_has_verified_email
+from catalog.selectors import services_listed
+
+
+def _service_choices() -> list[tuple[str, str]]:
+    return [(service.slug, f"{service.name} ({service.slug})") for service in services_listed()]
+
+
+def _keys_context(request: HttpRequest, membership: Membership, form: ApiKeyCreateForm) -> dict[str, object]:
+    return {
+        "form": form,
+        "keys": api_keys_for_account(membership.account),
+        "can_manage": membership.can_manage_keys,
+        "email_verified": user_has_verified_email(request.user),  # type: ignore[arg-type]
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@with_membership
+def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = ApiKeyCreateForm(request.POST or None, service_choices=_service_choices())
+    context = _keys_context(request, membership, form)
+    if request.method == "POST":
+        if not membership.can_manage_keys:
+            return HttpResponse("Your role in this account cannot create keys.", status=403)
+        if form.is_valid():
+            try:
+                key, secret = api_key_create(
+                    account=membership.account,
+                    name=form.cleaned_data["name"],
+                    scopes=form.scopes(),
+                    created_by=request.user,  # type: ignore[arg-type]
+                )
+            except KeyCreationError as exc:
+                form.add_error(None, str(exc))
+            else:
+                context = _keys_context(
+                    request, membership, ApiKeyCreateForm(service_choices=_service_choices())
+                )
+                context.update({"new_key": key, "new_secret": secret})
+        template = "accounts/keys.html#keys-panel" if request.htmx else "accounts/keys.html"
+        return render(request, template, context, status=200 if form.is_valid() else 400)
+    return render(request, "accounts/keys.html", context)
+
+
+@require_POST
+@with_membership
+def key_revoke(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
+    if not membership.can_manage_keys:
+        return HttpResponse("Your role in this account cannot revoke keys.", status=403)
+    # Filtering by account means another tenant's key id is simply not found.
+    key = get_object_or_404(ApiKey, pk=key_id, account=membership.account)
+    api_key_revoke(key=key, actor=request.user)  # type: ignore[arg-type]
+    if request.htmx:
+        return render(request, "accounts/keys.html#key-row", {"key": key, "can_manage": True})
+    messages.success(request, f"Key “{key.name}” revoked. Calls made with it are now rejected.")
+    return redirect("keys")

@@ -1,0 +1,139 @@
+"""Writes for wallets, the ledger and usage totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from accounts.models import Account
+from billing.models import Hold, LedgerEntry, UsageDaily, UsageEvent, Wallet
+
+logger = structlog.get_logger(__name__)
+
+
+class BalanceTooLow(Exception):
+    """A debit would take the balance below zero."""
+
+
+def wallet_open(*, account: Account) -> Wallet:
+    wallet, _ = Wallet.objects.get_or_create(account=account)
+    return wallet
+
+
+def wallet_apply(
+    *, account_id: int, kind: str, amount_units: int, reference: str, description: str = ""
+) -> LedgerEntry:
+    """Change the balance by ``amount_units`` with a ledger entry, exactly once per reference.
+
+    Applying the same reference again returns the first entry and changes
+    nothing, so a redelivered webhook or retried task is harmless. A negative
+    amount larger than the balance raises BalanceTooLow and changes nothing.
+    """
+    existing = LedgerEntry.objects.filter(reference=reference).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            entry = LedgerEntry.objects.create(
+                wallet_id=account_id,
+                kind=kind,
+                amount_units=amount_units,
+                reference=reference,
+                description=description,
+            )
+            updated = Wallet.objects.filter(pk=account_id, balance_units__gte=-min(amount_units, 0)).update(
+                balance_units=F("balance_units") + amount_units
+            )
+            if not updated:
+                raise BalanceTooLow(f"Wallet {account_id} cannot cover {amount_units} units.")
+    except IntegrityError:
+        # A concurrent writer applied the same reference first.
+        return LedgerEntry.objects.get(reference=reference)
+    logger.info("Wallet changed", account_id=account_id, kind=kind, amount_units=amount_units, reference=reference)
+    return entry
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    account_id: int
+    balance_units: int
+    held_units: int
+    ledger_units: int
+
+    @property
+    def ok(self) -> bool:
+        return self.balance_units + self.held_units == self.ledger_units
+
+
+def wallet_reconcile(*, account_id: int) -> ReconcileResult:
+    """Check that balance plus open holds equals the sum of the ledger."""
+    with transaction.atomic():
+        wallet = Wallet.objects.select_for_update().get(pk=account_id)
+        held = Hold.objects.filter(wallet_id=account_id).aggregate(total=Sum("amount_units"))["total"] or 0
+        ledger = LedgerEntry.objects.filter(wallet_id=account_id).aggregate(total=Sum("amount_units"))["total"] or 0
+    result = ReconcileResult(account_id, wallet.balance_units, held, ledger)
+    if not result.ok:
+        logger.error(
+            "Wallet does not reconcile",
+            account_id=account_id,
+            balance_units=wallet.balance_units,
+            held_units=held,
+            ledger_units=ledger,
+        )
+    return result
+
+
+def hold_release(*, hold_id: int) -> bool:
+    """Give a stale hold's units back to the balance; False if it was settled meanwhile."""
+    with transaction.atomic():
+        hold = Hold.objects.select_for_update().filter(pk=hold_id).first()
+        if hold is None:
+            return False
+        hold.delete()
+        Wallet.objects.filter(pk=hold.wallet_id).update(balance_units=F("balance_units") + hold.amount_units)
+    logger.warning("Stale hold released", request_id=hold.request_id, account_id=hold.wallet_id)
+    return True
+
+
+def usage_rollup_day(*, day: dt.date) -> int:
+    """Recompute the daily totals of one UTC day from the raw events.
+
+    Totals are replaced, not incremented, so running it twice or after a crash
+    gives the same rows. Returns the number of rows written.
+    """
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    totals = (
+        UsageEvent.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("account_id", "service", "endpoint")
+        .annotate(
+            calls=Count("id"),
+            errors=Count("id", filter=Q(status_code__gte=300) | Q(status_code__lt=200)),
+            cost_units=Sum("cost_units"),
+        )
+    )
+    rows = [
+        UsageDaily(
+            account_id=total["account_id"],
+            day=day,
+            service=total["service"],
+            endpoint=total["endpoint"],
+            calls=total["calls"],
+            errors=total["errors"],
+            cost_units=total["cost_units"] or 0,
+            updated_at=timezone.now(),
+        )
+        for total in totals
+    ]
+    UsageDaily.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["account", "day", "service", "endpoint"],
+        update_fields=["calls", "errors", "cost_units", "updated_at"],
+    )
+    return len(rows)

@@ -1,0 +1,19 @@
+"""Template filters for money in units (1 unit = US$0.000001)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+UNITS_PER_DOLLAR = 1_000_000
+
+
+@register.filter
+def usd(units: int | None) -> str:
+    """Format units as dollars with every unit visible, e.g. 999000 -> "$0.999000"."""
+    value = Decimal(units or 0) / UNITS_PER_DOLLAR
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.6f}"

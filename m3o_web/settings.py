@@ -1,0 +1,279 @@
+"""Django settings for M3O, read from the environment through m3o_web.env.
+
+With nothing set, the platform runs on embedded defaults: SQLite, an
+in-process cache, a Celery broker in local files and console email. Setting
+DATABASE_URL, REDIS_URL and the other variables listed in README.md switches
+each concern to its production component.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+import structlog
+
+from m3o_web import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.string("M3O_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env.boolean("DEBUG", False)
+
+# Without DEBUG the key must come from the environment. With DEBUG a random
+# key per process keeps the repository free of secrets; scripts/run stores one
+# in var/ so that sign-ins survive a restart.
+SECRET_KEY = env.string("SECRET_KEY", secrets.token_urlsafe(50) if DEBUG else None)
+
+ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env.string("M3O_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "django_htmx",
+    "accounts",
+    "catalog",
+    "billing",
+    "services",
+]
+
+# ApiBypass* middleware skip themselves on the /v1 gateway, which
+# authenticates with API keys and needs no session, CSRF token or messages.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "m3o_web.middleware.ApiBypassSessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "m3o_web.middleware.ApiBypassCsrfViewMiddleware",
+    "m3o_web.middleware.ApiBypassAuthenticationMiddleware",
+    "m3o_web.middleware.ApiBypassMessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "m3o_web.urls"
+WSGI_APPLICATION = "m3o_web.wsgi.application"
+ASGI_APPLICATION = "m3o_web.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.current_account",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env.string("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the web process and the Celery worker share
+    # the SQLite file without "database is locked" errors under light load.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and Redis ------------------------------------------------------
+
+REDIS_URL = env.string("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.string("M3O_CACHE_PREFIX", "m3o"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery ---------------------------------------------------------------
+
+CELERY_BROKER_URL = env.string("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _queue_dir = VAR_DIR / "celery-queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "usage-rollup-daily": {
+        "task": "billing.tasks.usage_rollup_daily",
+        "schedule": env.integer("M3O_ROLLUP_INTERVAL_SECONDS", 300, minimum=10),
+    },
+    "holds-release-expired": {
+        "task": "billing.tasks.holds_release_expired",
+        "schedule": 60,
+    },
+    "wallets-reconcile": {
+        "task": "billing.tasks.wallets_reconcile",
+        "schedule": 3600,
+    },
+}
+
+# --- Authentication (django-allauth) --------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[M3O] "
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+
+# --- Email ----------------------------------------------------------------
+
+EMAIL_SMTP_HOST = env.string("EMAIL_HOST", "")
+if EMAIL_SMTP_HOST:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": EMAIL_SMTP_HOST,
+                "port": env.integer("EMAIL_PORT", 587, minimum=1),
+                "username": env.string("EMAIL_HOST_USER", ""),
+                "password": env.string("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env.boolean("EMAIL_USE_TLS", True),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "M3O <no-reply@localhost>")
+
+# --- Static files ---------------------------------------------------------
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Platform -------------------------------------------------------------
+
+# Money is counted in integer units: 1 unit = US$0.000001.
+M3O_SIGNUP_CREDIT_UNITS = env.integer("M3O_SIGNUP_CREDIT_UNITS", 1_000_000, minimum=0)
+M3O_SIGNUP_OPEN = env.boolean("M3O_SIGNUP_OPEN", True)
+M3O_MAX_BODY_BYTES = env.integer("M3O_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+M3O_MAX_JSON_DEPTH = env.integer("M3O_MAX_JSON_DEPTH", 64, minimum=2)
+# A hold (reserved price of a call in flight) older than this is released by
+# billing.tasks.holds_release_expired. It must exceed the longest call.
+M3O_HOLD_TTL_SECONDS = env.integer("M3O_HOLD_TTL_SECONDS", 600, minimum=60)
+M3O_METER = env.choice("M3O_METER", "database", ("database",))
+# The dashboard refreshes an API key's "last used" time at most this often,
+# so that a busy key does not write its row on every call.
+M3O_KEY_LAST_USED_RESOLUTION_SECONDS = env.integer("M3O_KEY_LAST_USED_RESOLUTION_SECONDS", 60, minimum=0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(M3O_MAX_BODY_BYTES, 2_621_440)
+
+# Stripe: localstripe on loopback unless real keys are configured.
+STRIPE_API_BASE = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")
+STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY", "sk_test_localstripe")
+
+# --- Logging --------------------------------------------------------------
+
+LOG_FORMAT = env.string("LOG_FORMAT", "console")
+LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
+_shared_processors = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+structlog.configure(
+    processors=[
+        *_shared_processors,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer()
+                if LOG_FORMAT == "json"
+                else structlog.dev.ConsoleRenderer(colors=False),
+            ],
+            "foreign_pre_chain": _shared_processors,
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

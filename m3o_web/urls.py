@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from accounts import views as account_views
+from billing import views as billing_views
+from catalog import views as catalog_views
+from m3o_web import views
+from services.gateway import gateway
+
+handler404 = "m3o_web.views.handler404"
+handler500 = "m3o_web.views.handler500"
+
+admin.site.site_header = "M3O operations"
+admin.site.site_title = "M3O admin"
+
+urlpatterns = [
+    path("v1/<str:service>/<str:endpoint>", gateway, name="gateway"),
+    re_path(r"^v1(?:/.*)?$", views.api_not_found),
+    path("", views.home, name="home"),
+    path("dashboard/", billing_views.dashboard, name="dashboard"),
+    path("billing/", billing_views.billing, name="billing"),
+    path("keys/", account_views.keys, name="keys"),
+    path("keys/<int:key_id>/revoke/", account_views.key_revoke, name="key_revoke"),
+    path("explore/", catalog_views.explore, name="explore"),
+    path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

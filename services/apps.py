@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+class ServicesConfig(AppConfig):
+    name = "services"
+    verbose_name = "Gateway and built-in services"
+
+    def ready(self) -> None:
+        from services import registry
+
+        registry.autodiscover()
+        # post_migrate is sent only for apps with models, which this app has not,
+        # so listen for the catalog's: every table exists by the time it is sent.
+        post_migrate.connect(
+            _sync_catalog, sender=apps.get_app_config("catalog"), dispatch_uid="services_sync_catalog"
+        )
+
+
+def _sync_catalog(sender: AppConfig, **kwargs: Any) -> None:
+    """Push every built-in service's metadata into the catalog after each migrate."""
+    from services import registry
+
+    registry.sync_catalog()

@@ -1,0 +1,1 @@
+"""Built-in services, one package each; every package registers itself on import."""

@@ -1,0 +1,116 @@
+"""Parsing and validating gateway request bodies.
+
+Every failure raises an ApiError (400 or 413), so no malformed body reaches a
+handler, costs anything or causes a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from m3o_web.errors import BadRequest, PayloadTooLarge
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text} is too large")
+    return number
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_body(raw: bytes, *, max_bytes: int, max_depth: int) -> dict[str, Any]:
+    """Decode a request body into a JSON object; an empty body is ``{}``."""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(
+            f"The request body is {len(raw)} bytes; the limit is {max_bytes} bytes. Send a smaller body."
+        )
+    if not raw.strip():
+        return {}
+    try:
+        text = raw.decode("utf-8")
+        body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise BadRequest("The request body is not valid UTF-8. Send JSON encoded as UTF-8.", error_id="v1.bad_json") from None
+    except RecursionError:
+        raise BadRequest(
+            f"The request body is nested too deeply; the limit is {max_depth} levels.", error_id="v1.bad_json"
+        ) from None
+    except ValueError as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}.", error_id="v1.bad_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest(
+            f"The request body must be a JSON object, not {type(body).__name__}. Send for example {{\"name\": \"Alice\"}}.",
+            error_id="v1.bad_json",
+        )
+    if _depth_exceeds(body, max_depth):
+        raise BadRequest(
+            f"The request body is nested too deeply; the limit is {max_depth} levels.", error_id="v1.bad_json"
+        )
+    return body
+
+
+@lru_cache(maxsize=1024)
+def _validator(schema_json: str) -> Draft202012Validator:
+    schema = json.loads(schema_json)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _field_path(path: list[Any]) -> str:
+    return ".".join(str(part) for part in path) or "(body)"
+
+
+def _describe(error: ValidationError) -> dict[str, str]:
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return {_field_path([*path, name]): "This field is required." for name in missing}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unknown = [name for name in error.instance if name not in allowed]
+        return {_field_path([*path, name]): "Unknown field." for name in unknown}
+    return {_field_path(path): error.message}
+
+
+def validate_body(body: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Raise BadRequest with a ``fields`` map naming every field that breaks the schema."""
+    if not schema:
+        return
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    fields: dict[str, str] = {}
+    for error in validator.iter_errors(body):
+        for name, message in _describe(error).items():
+            fields.setdefault(name, message)
+    if fields:
+        names = ", ".join(sorted(fields))
+        raise BadRequest(
+            f"The request body is invalid: check {names}. See the endpoint's docs for the expected fields.",
+            error_id="v1.invalid_request",
+            fields=fields,
+        )

@@ -1,0 +1,102 @@
+"""The registry of built-in services.
+
+Each package under ``services/builtin/`` builds a ``BuiltinService`` and calls
+``register`` when imported; ``autodiscover`` imports them all at start-up, so
+adding a service needs no change to the gateway.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.kit import CallContext
+
+Handler = Callable[[CallContext], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BuiltinEndpoint:
+    name: str
+    handler: Handler
+    description: str
+    request_schema: dict[str, Any]
+    response_schema: dict[str, Any]
+    # Default price of a successful call in units (1 unit = US$0.000001); operators may change it in admin.
+    price_units: int
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    free_quota: int = 0
+
+
+@dataclass(frozen=True)
+class BuiltinService:
+    slug: str
+    name: str
+    tagline: str
+    description: str
+    category: str
+    icon: str
+    endpoints: list[BuiltinEndpoint]
+
+    def endpoint(self, name: str) -> BuiltinEndpoint | None:
+        lowered = name.lower()
+        return next((endpoint for endpoint in self.endpoints if endpoint.name.lower() == lowered), None)
+
+
+_services: dict[str, BuiltinService] = {}
+
+
+def register(service: BuiltinService) -> BuiltinService:
+    if service.slug != service.slug.lower():
+        raise ValueError(f"Built-in service slug {service.slug!r} must be lower-case.")
+    if service.slug in _services and _services[service.slug] is not service:
+        raise ValueError(f"Built-in service {service.slug!r} is registered twice.")
+    _services[service.slug] = service
+    return service
+
+
+def get(slug: str) -> BuiltinService | None:
+    return _services.get(slug.lower())
+
+
+def all_services() -> list[BuiltinService]:
+    return sorted(_services.values(), key=lambda service: service.slug)
+
+
+def autodiscover() -> None:
+    from services import builtin
+
+    for module in pkgutil.iter_modules(builtin.__path__):
+        if module.ispkg:
+            importlib.import_module(f"{builtin.__name__}.{module.name}")
+
+
+def sync_catalog() -> None:
+    from catalog.services import EndpointSpec, ServiceSpec, service_sync_builtin
+
+    for service in all_services():
+        service_sync_builtin(
+            spec=ServiceSpec(
+                slug=service.slug,
+                name=service.name,
+                tagline=service.tagline,
+                description=service.description,
+                category=service.category,
+                icon=service.icon,
+                endpoints=[
+                    EndpointSpec(
+                        name=endpoint.name,
+                        description=endpoint.description,
+                        request_schema=endpoint.request_schema,
+                        response_schema=endpoint.response_schema,
+                        price_units=endpoint.price_units,
+                        examples=endpoint.examples,
+                        free_quota=endpoint.free_quota,
+                    )
+                    for endpoint in service.endpoints
+                ],
+            )
+        )

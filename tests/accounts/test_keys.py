@@ -1,0 +1,143 @@
+"""The API keys page: create, list and revoke, for the owner and against outsiders."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.test import Client
+
+from accounts.models import ApiKey, AuditEvent
+from tests.conftest import Persona
+from tests.factories import UserFactory
+
+
+def create_key(client: Client, name: str = "backend", htmx: bool = False, **extra: object) -> object:
+    data = {"name": name, "all_services": "on", **extra}
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post("/keys/", data, headers=headers)
+
+
+def test_created_key_is_shown_once_and_stored_as_hash(owner: Persona) -> None:
+    response = create_key(owner.client, name="backend")
+
+    assert response.status_code == 200
+    secret = response.context["new_secret"]
+    assert secret.startswith("m3o_") and len(secret) == 44
+    assert secret in response.content.decode()
+    key = ApiKey.objects.get(name="backend")
+    assert key.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert key.prefix == secret[:12]
+    assert key.scopes == ["*"]
+    assert not ApiKey.objects.filter(key_hash=secret).exists()
+    assert AuditEvent.objects.filter(action="api_key.created", target=f"api_key:{key.pk}").exists()
+
+    listing = owner.client.get("/keys/").content.decode()
+    assert "backend" in listing
+    assert key.prefix in listing
+    assert secret not in listing
+
+
+def test_created_key_calls_the_gateway(owner: Persona) -> None:
+    secret = create_key(owner.client).context["new_secret"]
+    response = Client().post(
+        "/v1/helloworld/Call", '{"name": "Alice"}', content_type="application/json", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.json() == {"message": "Hello Alice"}
+
+
+def test_create_with_htmx_returns_panel_only(owner: Persona) -> None:
+    response = create_key(owner.client, htmx=True)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="keys-panel">')
+    assert "<html" not in body
+
+
+def test_key_scoped_to_chosen_services(owner: Persona) -> None:
+    response = owner.client.post("/keys/", {"name": "only hello", "services": ["helloworld"]})
+    assert response.status_code == 200
+    assert ApiKey.objects.get(name="only hello").scopes == ["helloworld"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "", "all_services": "on"},
+        {"name": "   ", "all_services": "on"},
+        {"name": "x" * 101, "all_services": "on"},
+        {"name": "no scope"},
+        {"name": "bad scope", "services": ["nosuchservice"]},
+    ],
+)
+def test_invalid_key_form_is_400_and_creates_nothing(owner: Persona, data: dict) -> None:
+    count = ApiKey.objects.count()
+    response = owner.client.post("/keys/", data)
+    assert response.status_code == 400
+    assert ApiKey.objects.count() == count
+
+
+def test_unverified_user_cannot_create_keys(db: None) -> None:
+    user = UserFactory(verified=False)
+    EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+    client = Client()
+    client.force_login(user)
+
+    assert "Verify your email address" in client.get("/keys/").content.decode()
+    response = create_key(client)
+
+    assert response.status_code == 400
+    assert not ApiKey.objects.filter(account__memberships__user=user).exists()
+
+
+def test_keys_page_requires_sign_in(db: None) -> None:
+    response = Client().get("/keys/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_revoke_key(owner: Persona) -> None:
+    response = owner.client.post(f"/keys/{owner.key.pk}/revoke/")
+    assert response.status_code == 302
+    owner.key.refresh_from_db()
+    assert owner.key.revoked_at is not None
+    assert AuditEvent.objects.filter(action="api_key.revoked").count() == 1
+
+
+def test_revoke_with_htmx_returns_row(owner: Persona) -> None:
+    response = owner.client.post(f"/keys/{owner.key.pk}/revoke/", headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<tr id="key-{owner.key.pk}" class="revoked">')
+
+
+def test_revoke_twice_is_harmless(owner: Persona) -> None:
+    owner.client.post(f"/keys/{owner.key.pk}/revoke/")
+    owner.client.post(f"/keys/{owner.key.pk}/revoke/")
+    assert AuditEvent.objects.filter(action="api_key.revoked").count() == 1
+
+
+def test_revoke_needs_post(owner: Persona) -> None:
+    assert owner.client.get(f"/keys/{owner.key.pk}/revoke/").status_code == 405
+    owner.key.refresh_from_db()
+    assert owner.key.revoked_at is None
+
+
+def test_outsider_cannot_revoke_or_see_owner_key(owner: Persona, outsider: Persona) -> None:
+    response = outsider.client.post(f"/keys/{owner.key.pk}/revoke/")
+    assert response.status_code == 404
+    owner.key.refresh_from_db()
+    assert owner.key.revoked_at is None
+    assert owner.key.prefix not in outsider.client.get("/keys/").content.decode()
+
+
+@pytest.mark.parametrize("key_id", ["abc", "-1", "99999999999999999999999"])
+def test_malformed_key_id_is_404(owner: Persona, key_id: str) -> None:
+    assert owner.client.post(f"/keys/{key_id}/revoke/").status_code == 404
+
+
+def test_anonymous_revoke_redirects_to_login(owner: Persona) -> None:
+    response = Client().post(f"/keys/{owner.key.pk}/revoke/")
+    assert response.status_code == 302
+    owner.key.refresh_from_db()
+    assert owner.key.revoked_at is None

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+
+from accounts.models import Account, ApiKey, User
+from billing.models import Wallet
+from tests.factories import UserFactory, make_key, personal_account
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    has_redis = bool(os.environ.get("REDIS_URL"))
+    has_chromium = os.path.exists("/usr/bin/chromium")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "redis" in item.keywords and not has_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+        if "browser" in item.keywords and not has_chromium:
+            item.add_marker(pytest.mark.skip(reason="needs /usr/bin/chromium: apt-get install -y chromium"))
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings: Any) -> None:
+    # Tests render templates without running collectstatic first.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    # allauth keeps rate-limit counters in the cache; tests must not share them.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@dataclass
+class Persona:
+    """A signed-up, verified user with a personal account and one all-services key."""
+
+    user: User
+    account: Account
+    key: ApiKey
+    secret: str
+    client: Client
+
+    @property
+    def balance(self) -> int:
+        return Wallet.objects.get(pk=self.account.pk).balance_units
+
+    def set_balance(self, units: int) -> None:
+        Wallet.objects.filter(pk=self.account.pk).update(balance_units=units)
+
+    def call(self, service: str = "helloworld", endpoint: str = "Call", body: Any = None, **extra: Any) -> Any:
+        if body is None:
+            body = {"name": "Alice"}
+        payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return self.client.post(
+            f"/v1/{service}/{endpoint}",
+            data=payload,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {self.secret}", **extra.pop("headers", {})},
+            **extra,
+        )
+
+
+def _persona(email: str) -> Persona:
+    user = UserFactory(email=email)
+    key, secret = make_key(user)
+    client = Client()
+    client.force_login(user)
+    return Persona(user=user, account=personal_account(user), key=key, secret=secret, client=client)
+
+
+@pytest.fixture
+def owner(db: None) -> Persona:
+    return _persona("owner@example.com")
+
+
+@pytest.fixture
+def outsider(db: None) -> Persona:
+    return _persona("outsider@example.com")
+
+
+@pytest.fixture
+def api_client() -> Iterator[Client]:
+    yield Client()
