@@ -1,0 +1,50 @@
+"""Operator admin: every registered model's pages load, keys can be revoked, money is read-only."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from billing.models import LedgerEntry
+from tests.conftest import Persona
+
+
+@pytest.fixture
+def operator(db: None) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("ops@example.com", "ops passphrase 123"))
+    return client
+
+
+def test_every_changelist_loads(operator: Client, owner: Persona) -> None:
+    owner.call()
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert operator.get(url).status_code == 200, url
+
+
+def test_operator_revokes_key_in_admin(operator: Client, owner: Persona) -> None:
+    response = operator.post(
+        reverse("admin:accounts_apikey_changelist"), {"action": "revoke", "_selected_action": [owner.key.pk]}
+    )
+    assert response.status_code == 302
+    owner.key.refresh_from_db()
+    assert owner.key.revoked_at is not None
+    assert owner.call().status_code == 401
+
+
+def test_ledger_cannot_be_edited_in_admin(operator: Client, owner: Persona) -> None:
+    entry = LedgerEntry.objects.first()
+    url = reverse("admin:billing_ledgerentry_change", args=[entry.pk])
+    operator.post(url, {"amount_units": 999_999_999})
+    entry.refresh_from_db()
+    assert entry.amount_units != 999_999_999
+    assert operator.get(reverse("admin:billing_ledgerentry_add")).status_code == 403
+
+
+def test_non_staff_user_cannot_open_admin(owner: Persona) -> None:
+    response = owner.client.get("/admin/")
+    assert response.status_code == 302
