@@ -192,7 +192,7 @@ if EMAIL_SMTP_HOST:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {"default": {"BACKEND": "m3o_web.mail.ReadableConsoleEmailBackend"}}
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "M3O <no-reply@localhost>")
 
 # --- Static files ---------------------------------------------------------

@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium tries to reach Google's servers at start-up.
@@ -33,5 +34,9 @@ def page(live_server) -> Iterator[object]:
             yield context.new_page()
             context.close()
             browser.close()
+            # Inside Playwright's sync API the test runs in another context, so
+            # the ORM opened a connection of its own there; close it, or the
+            # test database cannot be dropped at the end of the session.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
