@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -12,6 +14,7 @@ from django.utils import timezone
 from accounts.keys import VISIBLE_PREFIX_LENGTH, generate_key, hash_key
 from accounts.models import Account, ApiKey, AuditEvent, Membership, User
 from accounts.signals import account_created
+from accounts.tasks import api_key_created_notify
 
 logger = structlog.get_logger(__name__)
 
@@ -68,8 +71,41 @@ def api_key_create(*, account: Account, name: str, scopes: list[str], created_by
             target=f"api_key:{key.pk}",
             data={"name": name, "prefix": key.prefix, "scopes": key.scopes},
         )
+        transaction.on_commit(lambda: api_key_created_notify.delay(key.pk))
     logger.info("API key created", key_id=key.pk, account_id=account.pk, user_id=created_by.pk)
     return key, secret
+
+
+def api_key_send_created_notice(*, key_id: int) -> bool:
+    """Email the key's creator that a key was created, at most once per key.
+
+    A new key can spend the account's balance, so its creator hears about it
+    even when someone else used their session. Returns whether an email went out.
+    """
+    marked = ApiKey.objects.filter(pk=key_id, notice_sent_at__isnull=True).update(notice_sent_at=timezone.now())
+    if not marked:
+        return False
+    key = ApiKey.objects.select_related("account", "created_by").get(pk=key_id)
+    if key.created_by is None:
+        return False
+    scopes = "all services" if ApiKey.ALL_SERVICES in key.scopes else ", ".join(key.scopes)
+    try:
+        send_mail(
+            subject="[M3O] New API key created",
+            message=(
+                f"A new API key \"{key.name}\" ({key.prefix}…) was created for the account {key.account.name}, "
+                f"with access to {scopes}.\n\n"
+                f"If this was not you, revoke it now at {settings.SITE_URL}/keys/ and change your password."
+            ),
+            from_email=None,
+            recipient_list=[key.created_by.email],
+        )
+    except Exception:
+        # Release the claim so that the task's retry can send it.
+        ApiKey.objects.filter(pk=key_id).update(notice_sent_at=None)
+        raise
+    logger.info("API key notice sent", key_id=key.pk, account_id=key.account_id)
+    return True
 
 
 def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import Account, ApiKey, User
+from m3o_web.celery import app as celery_app
 from billing.models import Wallet
 from tests.factories import UserFactory, make_key, personal_account
 
@@ -36,6 +37,16 @@ def _plain_static_storage(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager() -> Iterator[None]:
+    # Tasks queued by the code under test run in-process; tests about the
+    # worker itself start a real one (tests/billing/test_worker.py).
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture(autouse=True)

@@ -141,3 +141,39 @@ def test_anonymous_revoke_redirects_to_login(owner: Persona) -> None:
     assert response.status_code == 302
     owner.key.refresh_from_db()
     assert owner.key.revoked_at is None
+
+
+def test_new_key_emails_its_creator_once(owner: Persona, django_capture_on_commit_callbacks) -> None:
+    from django.core import mail
+
+    from accounts.services import api_key_send_created_notice
+
+    with django_capture_on_commit_callbacks(execute=True):
+        create_key(owner.client, name="ci runner")
+
+    key = ApiKey.objects.get(name="ci runner")
+    assert len(mail.outbox) == 1
+    notice = mail.outbox[0]
+    assert notice.to == [owner.user.email]
+    assert "ci runner" in notice.body and key.prefix in notice.body
+    assert api_key_send_created_notice(key_id=key.pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_key_notice_is_retried_after_smtp_failure(owner: Persona, settings) -> None:
+    from django.core import mail
+
+    from accounts.services import api_key_send_created_notice
+
+    # Nothing listens on this loopback port, so the SMTP connection is refused.
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 2}}
+    }
+    with pytest.raises(OSError):
+        api_key_send_created_notice(key_id=owner.key.pk)
+    owner.key.refresh_from_db()
+    assert owner.key.notice_sent_at is None
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    assert api_key_send_created_notice(key_id=owner.key.pk) is True
+    assert len(mail.outbox) == 1

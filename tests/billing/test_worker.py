@@ -15,6 +15,7 @@ from django.db import connection
 
 from billing.models import UsageDaily
 from billing.tasks import usage_rollup_daily
+from m3o_web.celery import app as celery_app
 from tests.conftest import Persona
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -31,6 +32,7 @@ def _test_database_url() -> str:
 @pytest.fixture
 def worker_queue(tmp_path: Path) -> Iterator[str]:
     """Start a Celery worker on a queue of its own, pointed at the test database."""
+    celery_app.conf.task_always_eager = False
     queue = f"m3o-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "M3O_VAR_DIR": str(tmp_path)}
     log = (tmp_path / "worker.log").open("w")
