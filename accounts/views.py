@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import with_membership
@@ -29,6 +30,7 @@ def _keys_context(request: HttpRequest, membership: Membership, form: ApiKeyCrea
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # the response to a POST carries a new key's secret
 @with_membership
 def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST or None, service_choices=_service_choices())

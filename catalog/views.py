@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import json
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from catalog.forms import ExploreSearchForm
 from catalog.selectors import services_listed
 
 
 @require_GET
 def explore(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    form = ExploreSearchForm(request.GET)
     services = services_listed()
-    if query:
-        services = services.filter(name__icontains=query) | services.filter(tagline__icontains=query)
-    context = {"services": services.distinct(), "query": query}
+    query = ""
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        if query:
+            services = services.filter(Q(name__icontains=query) | Q(tagline__icontains=query))
+    context = {"services": services, "query": query, "form": form}
     template = "catalog/explore.html#service-list" if request.htmx else "catalog/explore.html"
-    return render(request, template, context)
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 @require_GET

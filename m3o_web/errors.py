@@ -77,6 +77,11 @@ class MethodNotAllowed(ApiError):
     error_id = "v1.method_not_allowed"
 
 
+class LengthRequired(ApiError):
+    code = 411
+    error_id = "v1.length_required"
+
+
 class PayloadTooLarge(ApiError):
     code = 413
     error_id = "v1.payload_too_large"

@@ -16,11 +16,10 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-API_PREFIX = "/v1/"
-
-
 def is_api_request(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX)
+    """True for /v1 and everything under it, in any case and with extra leading slashes."""
+    path = request.path_info.lstrip("/").lower()
+    return path == "v1" or path.startswith("v1/")
 
 
 class _ApiBypass:

@@ -11,6 +11,7 @@ class ServicesConfig(AppConfig):
     verbose_name = "Gateway and built-in services"
 
     def ready(self) -> None:
+        from m3o_web import checks  # noqa: F401  (registers the system checks)
         from services import registry
 
         registry.autodiscover()

@@ -8,6 +8,7 @@ in the error envelope and never charged.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -36,9 +37,13 @@ from m3o_web.errors import (
 from services import registry
 from services.credentials import key_from_authorization
 from services.kit import CallContext
-from services.payload import parse_body, validate_body
+from services.payload import parse_body, read_body, validate_body
 
 logger = structlog.get_logger(__name__)
+
+# Names that can exist at all; anything else is a 404 before any database query.
+SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
 def format_usd(units: int) -> str:
@@ -89,23 +94,25 @@ class _Call:
         self.key = self._authenticate()
         self._authorize(self.key, endpoint)
 
-        body = parse_body(
-            self.request.body, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH
-        )
+        raw = read_body(self.request, max_bytes=settings.M3O_MAX_BODY_BYTES)
+        body = parse_body(raw, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH)
         validate_body(body, endpoint.request_schema)
 
         self._reserve(endpoint.price_units)
         result = self._dispatch(endpoint, body)
 
-        response = HttpResponse(json.dumps(result), content_type="application/json")
+        # allow_nan=False: a handler's NaN would otherwise go out as invalid JSON and be charged.
+        response = HttpResponse(json.dumps(result, allow_nan=False), content_type="application/json")
         self.settle(status_code=200, response=response)
         return response
 
     def _route(self, service_slug: str, endpoint_name: str) -> Endpoint:
-        endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
+        endpoint = None
+        if SERVICE_NAME.fullmatch(service_slug) and ENDPOINT_NAME.fullmatch(endpoint_name):
+            endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
         if endpoint is None:
             raise NotFound(
-                f"No endpoint {service_slug}/{endpoint_name}. See {settings.SITE_URL}/explore/ for the services "
+                f"No endpoint {service_slug[:64]}/{endpoint_name[:64]}. See {settings.SITE_URL}/explore/ for the services "
                 "and their endpoints.",
                 error_id="v1.not_found",
             )

@@ -11,10 +11,16 @@ import math
 from functools import lru_cache
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from m3o_web.errors import BadRequest, PayloadTooLarge
+from m3o_web.errors import BadRequest, LengthRequired, PayloadTooLarge, UnsupportedMediaType
+
+# A validation error lists at most this many fields, so a body with thousands
+# of unknown keys cannot produce a response larger than itself.
+MAX_REPORTED_FIELDS = 50
 
 
 def _reject_constant(name: str) -> Any:
@@ -44,12 +50,36 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+def _too_large(size: int, max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is {size} bytes; the limit is {max_bytes} bytes. Send a smaller body.")
+
+
+def read_body(request: HttpRequest, *, max_bytes: int) -> bytes:
+    """Read the raw body, refusing compressed, chunked and oversized bodies before reading them."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in {"", "identity"}:
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding!r} is not supported. Send the JSON body uncompressed."
+        )
+    if "Transfer-Encoding" in request.headers:
+        # WSGI servers pass a chunked body on without a length, and Django then reads none of it.
+        raise LengthRequired("Chunked request bodies are not supported. Send the body with a Content-Length header.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadRequest("The Content-Length header is not a number.", error_id="v1.bad_request") from None
+    if declared > max_bytes:
+        raise _too_large(declared, max_bytes)
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise _too_large(declared, max_bytes) from None
+
+
 def parse_body(raw: bytes, *, max_bytes: int, max_depth: int) -> dict[str, Any]:
     """Decode a request body into a JSON object; an empty body is ``{}``."""
     if len(raw) > max_bytes:
-        raise PayloadTooLarge(
-            f"The request body is {len(raw)} bytes; the limit is {max_bytes} bytes. Send a smaller body."
-        )
+        raise _too_large(len(raw), max_bytes)
     if not raw.strip():
         return {}
     try:
@@ -106,11 +136,13 @@ def validate_body(body: dict[str, Any], schema: dict[str, Any]) -> None:
     fields: dict[str, str] = {}
     for error in validator.iter_errors(body):
         for name, message in _describe(error).items():
-            fields.setdefault(name, message)
+            if len(fields) < MAX_REPORTED_FIELDS:
+                fields.setdefault(name, message)
     if fields:
-        names = ", ".join(sorted(fields))
+        names = sorted(fields)
+        listed = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         raise BadRequest(
-            f"The request body is invalid: check {names}. See the endpoint's docs for the expected fields.",
+            f"The request body is invalid: check {listed}. See the endpoint's docs for the expected fields.",
             error_id="v1.invalid_request",
             fields=fields,
         )

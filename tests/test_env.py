@@ -55,3 +55,12 @@ def test_choice_outside_the_list_is_rejected(monkeypatch) -> None:
     monkeypatch.setenv("M3O_TEST_CHOICE", "redis")
     with pytest.raises(ImproperlyConfigured, match="one of"):
         env.choice("M3O_TEST_CHOICE", "database", ("database",))
+
+
+def test_deploy_check_warns_about_console_email(settings) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "m3o_web.mail.ReadableConsoleEmailBackend"}}
+    from m3o_web.checks import check_email_backend
+
+    assert [message.id for message in check_email_backend(None)] == ["m3o.W001"]
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+    assert check_email_backend(None) == []

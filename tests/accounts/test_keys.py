@@ -177,3 +177,8 @@ def test_key_notice_is_retried_after_smtp_failure(owner: Persona, settings) -> N
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     assert api_key_send_created_notice(key_id=owner.key.pk) is True
     assert len(mail.outbox) == 1
+
+
+def test_page_showing_a_secret_is_not_cached(owner: Persona) -> None:
+    for response in (create_key(owner.client), create_key(owner.client, htmx=True), owner.client.get("/keys/")):
+        assert "no-store" in response["Cache-Control"]

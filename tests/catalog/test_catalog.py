@@ -73,3 +73,10 @@ def test_service_description_markdown_is_sanitised() -> None:
     page = Client().get("/explore/helloworld/").content.decode()
     assert "<strong>bold</strong>" in page
     assert "<script>alert(1)</script>" not in page
+
+
+@pytest.mark.parametrize("query", ["\x00", "a\x00b", "x" * 5_000])
+def test_explore_search_rejects_bad_query_without_error(query: str) -> None:
+    response = Client().get("/explore/", {"q": query})
+    assert response.status_code == 400
+    assert "Hello World" in response.content.decode()

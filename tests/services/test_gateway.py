@@ -301,3 +301,87 @@ def test_another_tenants_key_spends_only_its_own_balance(owner: Persona, outside
     assert owner.balance == owner_before
     assert outsider.balance == outsider_before - PRICE
     assert UsageEvent.objects.get().account_id == outsider.account.pk
+
+
+def test_body_over_django_upload_limit_is_413(owner: Persona) -> None:
+    before = owner.balance
+    raw = b'{"name": "' + b"a" * 3_000_000 + b'"}'
+    assert_envelope(owner.call(body=raw), 413, "v1.payload_too_large")
+    assert_not_charged(owner, before)
+
+
+def test_content_length_claiming_too_much_is_413(owner: Persona) -> None:
+    response = owner.client.post(
+        "/v1/helloworld/Call",
+        data=b'{"name": "A"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {owner.secret}"},
+        CONTENT_LENGTH="3145728",
+    )
+    assert_envelope(response, 413, "v1.payload_too_large")
+
+
+def test_chunked_body_without_length_is_411(owner: Persona) -> None:
+    before = owner.balance
+    response = owner.call(headers={"Transfer-Encoding": "chunked"})
+    assert_envelope(response, 411, "v1.length_required")
+    assert_not_charged(owner, before)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate"])
+def test_compressed_body_is_415(owner: Persona, encoding: str) -> None:
+    assert_envelope(owner.call(headers={"Content-Encoding": encoding}), 415, "v1.unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/hello%00/Call",
+        "/v1/helloworld/Call%00",
+        "/v1/" + "a" * 300 + "/Call",
+        "/v1/helloworld/" + "C" * 300,
+        "/v1/hello world/Call",
+        "/v1/héllo/Call",
+    ],
+)
+def test_malformed_service_or_endpoint_name_is_404(owner: Persona, path: str) -> None:
+    response = Client().post(path, data="{}", content_type="application/json", headers={"Authorization": f"Bearer {owner.secret}"})
+    assert_envelope(response, 404, "v1.not_found")
+
+
+@pytest.mark.parametrize("path", ["/V1/helloworld/Call", "/V1/nosuch", "/v1/x/y/z/"])
+def test_api_paths_in_other_spellings_get_envelope(db: None, path: str) -> None:
+    response = Client().post(path, data="{}", content_type="application/json")
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == 404
+
+
+@pytest.mark.parametrize(("path", "expected"), [("//v1/helloworld/Call", True), ("/V1", True), ("/v10/x", False), ("/keys/", False)])
+def test_api_path_detection(path: str, expected: bool) -> None:
+    from django.test import RequestFactory
+
+    from m3o_web.middleware import is_api_request
+
+    request = RequestFactory().post("/")
+    request.path_info = path  # the test client would read "//v1" as a host name
+    assert is_api_request(request) is expected
+
+
+def test_handler_returning_nan_is_500_and_not_charged(owner: Persona, monkeypatch) -> None:
+    from services import registry
+
+    monkeypatch.setitem(
+        registry._services, "helloworld", _with_handler(registry.get("helloworld"), lambda context: {"message": float("nan")})
+    )
+    before = owner.balance
+    assert_envelope(owner.call(), 500, "v1.internal")
+    assert_not_charged(owner, before)
+
+
+def test_validation_error_report_is_bounded(owner: Persona) -> None:
+    body = {"name": "A", **{f"extra{i}": 1 for i in range(5_000)}}
+    response = owner.call(body=body)
+    envelope = assert_envelope(response, 400, "v1.invalid_request")
+    assert len(envelope["fields"]) <= 50
+    assert len(envelope["detail"]) < 1_000
+    assert len(response.content) < 10_000

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class ExploreSearchForm(forms.Form):
+    # CharField rejects NUL characters, which PostgreSQL cannot store or compare.
+    q = forms.CharField(required=False, max_length=100, strip=True)
