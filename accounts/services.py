@@ -22,7 +22,7 @@ MAX_KEY_NAME_LENGTH = 100
 
 
 class KeyCreationError(Exception):
-    """The key cannot be created; the message says why and is shown to the user."""
+    """Raised when a key cannot be created. Its message is shown to the user."""
 
 
 def account_create_personal(*, user: User) -> Account:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,18 +14,21 @@ from catalog.models import Endpoint, Service
 logger = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EndpointSpec:
+    """An endpoint as code declares it; see service_sync_builtin for what the catalog keeps."""
+
     name: str
     description: str
     request_schema: dict[str, Any]
     response_schema: dict[str, Any]
+    # Default price of a successful call in units (1 unit = US$0.000001).
     price_units: int
     examples: list[dict[str, Any]] = field(default_factory=list)
     free_quota: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
     slug: str
     name: str
@@ -32,7 +36,7 @@ class ServiceSpec:
     description: str
     category: str
     icon: str
-    endpoints: list[EndpointSpec]
+    endpoints: Sequence[EndpointSpec]
 
 
 def service_sync_builtin(*, spec: ServiceSpec) -> Service:

@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from catalog.services import EndpointSpec, ServiceSpec, service_sync_builtin
 from services.kit import CallContext
 
 Handler = Callable[[CallContext], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class BuiltinEndpoint:
-    name: str
+@dataclass(frozen=True, kw_only=True)
+class BuiltinEndpoint(EndpointSpec):
     handler: Handler
-    description: str
-    request_schema: dict[str, Any]
-    response_schema: dict[str, Any]
-    # Default price of a successful call in units (1 unit = US$0.000001); operators may change it in admin.
-    price_units: int
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    free_quota: int = 0
 
 
-@dataclass(frozen=True)
-class BuiltinService:
-    slug: str
-    name: str
-    tagline: str
-    description: str
-    category: str
-    icon: str
-    endpoints: list[BuiltinEndpoint]
+@dataclass(frozen=True, kw_only=True)
+class BuiltinService(ServiceSpec):
+    endpoints: Sequence[BuiltinEndpoint]
 
     def endpoint(self, name: str) -> BuiltinEndpoint | None:
         lowered = name.lower()
@@ -75,28 +62,5 @@ def autodiscover() -> None:
 
 
 def sync_catalog() -> None:
-    from catalog.services import EndpointSpec, ServiceSpec, service_sync_builtin
-
     for service in all_services():
-        service_sync_builtin(
-            spec=ServiceSpec(
-                slug=service.slug,
-                name=service.name,
-                tagline=service.tagline,
-                description=service.description,
-                category=service.category,
-                icon=service.icon,
-                endpoints=[
-                    EndpointSpec(
-                        name=endpoint.name,
-                        description=endpoint.description,
-                        request_schema=endpoint.request_schema,
-                        response_schema=endpoint.response_schema,
-                        price_units=endpoint.price_units,
-                        examples=endpoint.examples,
-                        free_quota=endpoint.free_quota,
-                    )
-                    for endpoint in service.endpoints
-                ],
-            )
-        )
+        service_sync_builtin(spec=service)

@@ -24,7 +24,8 @@ def test_created_key_is_shown_once_and_stored_as_hash(owner: Persona) -> None:
 
     assert response.status_code == 200
     secret = response.context["new_secret"]
-    assert secret.startswith("m3o_") and len(secret) == 44
+    assert secret.startswith("m3o_")
+    assert len(secret) == 44
     assert secret in response.content.decode()
     key = ApiKey.objects.get(name="backend")
     assert key.key_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -155,7 +156,8 @@ def test_new_key_emails_its_creator_once(owner: Persona, django_capture_on_commi
     assert len(mail.outbox) == 1
     notice = mail.outbox[0]
     assert notice.to == [owner.user.email]
-    assert "ci runner" in notice.body and key.prefix in notice.body
+    assert "ci runner" in notice.body
+    assert key.prefix in notice.body
     assert api_key_send_created_notice(key_id=key.pk) is False
     assert len(mail.outbox) == 1
 

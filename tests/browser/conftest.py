@@ -35,8 +35,8 @@ def page(live_server) -> Iterator[object]:
             context.close()
             browser.close()
             # Inside Playwright's sync API the test runs in another context, so
-            # the ORM opened a connection of its own there; close it, or the
-            # test database cannot be dropped at the end of the session.
+            # the ORM opened a connection of its own there. Close it, because an
+            # open connection keeps the test database from being dropped.
             connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
