@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from accounts.keys import hash_key, looks_like_key
 from accounts.models import Account, ApiKey, Membership, User
 
 SESSION_ACCOUNT_KEY = "m3o_account_id"
-
-
-def api_key_for_secret(secret: str) -> ApiKey | None:
-    """Return the key (with its account) whose secret this is, revoked or not."""
-    if not looks_like_key(secret):
-        return None
-    return ApiKey.objects.select_related("account").filter(key_hash=hash_key(secret)).first()
 
 
 def membership_for_request(request: HttpRequest) -> Membership | None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import structlog
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from accounts.authentication import auth_epoch_bump
 from accounts.keys import VISIBLE_PREFIX_LENGTH, generate_key, hash_key
 from accounts.models import Account, ApiKey, AuditEvent, Membership, User
 from accounts.signals import account_created
@@ -113,6 +111,7 @@ def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
     with transaction.atomic():
         updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         if updated:
+            auth_epoch_bump()
             AuditEvent.objects.create(
                 account_id=key.account_id,
                 actor=actor,
@@ -124,15 +123,3 @@ def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
     if updated:
         logger.info("API key revoked", key_id=key.pk, account_id=key.account_id)
     return key
-
-
-def api_key_touch(*, key: ApiKey, resolution_seconds: int) -> None:
-    """Record that the key was used, writing at most once per resolution window."""
-    now = timezone.now()
-    if key.last_used_at and (now - key.last_used_at).total_seconds() < resolution_seconds:
-        return
-    cutoff = now - timedelta(seconds=resolution_seconds)
-    ApiKey.objects.filter(pk=key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff)).update(
-        last_used_at=now
-    )
-    key.last_used_at = now

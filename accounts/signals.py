@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 
-from accounts.models import User
+from accounts.models import Account, ApiKey, User
 
 # Sent inside the transaction that creates an account; kwargs: account.
 account_created = Signal()
@@ -23,3 +23,13 @@ def create_personal_account(sender: type[User], instance: User, created: bool, r
         from accounts.services import account_create_personal
 
         account_create_personal(user=instance)
+
+
+@receiver(post_save, sender=ApiKey, dispatch_uid="accounts_key_saved")
+@receiver(post_save, sender=Account, dispatch_uid="accounts_account_saved")
+def invalidate_cached_keys(sender: type, instance: object, created: bool, **kwargs: Any) -> None:
+    """A saved key or account may change who can call (admin edits scopes, expiry or status)."""
+    if not created:
+        from accounts.authentication import auth_epoch_bump
+
+        auth_epoch_bump()

@@ -18,9 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import ApiKey
-from accounts.selectors import api_key_for_secret
-from accounts.services import api_key_touch
+from accounts.authentication import KeyState, key_cache
 from billing.metering import CallRecord, InsufficientCredit, get_meter
 from catalog.models import Endpoint
 from catalog.selectors import endpoint_for_call
@@ -78,7 +76,7 @@ class _Call:
         self.request = request
         self.request_id = request_id
         self.started = started
-        self.key: ApiKey | None = None
+        self.key: KeyState | None = None
         self.endpoint: Endpoint | None = None
         self.price_units = 0
         self.reserved = False
@@ -118,7 +116,7 @@ class _Call:
             )
         return endpoint
 
-    def _authenticate(self) -> ApiKey:
+    def _authenticate(self) -> KeyState:
         secret = key_from_authorization(self.request.headers.get("Authorization", ""))
         if not secret:
             raise Unauthorized(
@@ -126,7 +124,7 @@ class _Call:
                 f"create one at {settings.SITE_URL}/keys/.",
                 error_id="v1.missing_key",
             )
-        key = api_key_for_secret(secret)
+        key = key_cache.authenticate(secret)
         if key is None:
             raise Unauthorized(
                 f"Invalid API key. Check the key, or create a new one at {settings.SITE_URL}/keys/.",
@@ -142,13 +140,11 @@ class _Call:
                 f"This API key ({key.prefix}…) has expired. Create a new one at {settings.SITE_URL}/keys/.",
                 error_id="v1.key_expired",
             )
-        api_key_touch(key=key, resolution_seconds=settings.M3O_KEY_LAST_USED_RESOLUTION_SECONDS)
         return key
 
-    def _authorize(self, key: ApiKey, endpoint: Endpoint) -> None:
-        account = key.account
-        if not account.is_active:
-            message = account.status_message or "Contact support to restore access."
+    def _authorize(self, key: KeyState, endpoint: Endpoint) -> None:
+        if not key.account_active:
+            message = key.account_status_message or "Contact support to restore access."
             raise Forbidden(f"This account is suspended: {message}", error_id="v1.account_suspended")
         if not key.allows_service(endpoint.service.slug):
             raise Forbidden(
@@ -197,7 +193,7 @@ class _Call:
         record = CallRecord(
             request_id=self.request_id,
             account_id=self.key.account_id,
-            api_key_id=self.key.pk,
+            api_key_id=self.key.key_id,
             service=self.endpoint.service.slug if self.endpoint else "",
             endpoint=self.endpoint.name if self.endpoint else "",
             status_code=status_code,

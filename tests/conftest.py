@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
+from accounts.authentication import key_cache
 from accounts.models import Account, ApiKey, User
 from m3o_web.celery import app as celery_app
 from billing.models import Wallet
@@ -53,8 +54,10 @@ def _celery_eager() -> Iterator[None]:
 def _clear_cache() -> Iterator[None]:
     # allauth keeps rate-limit counters in the cache; tests must not share them.
     cache.clear()
+    key_cache.clear()
     yield
     cache.clear()
+    key_cache.clear()
 
 
 @dataclass
