@@ -148,6 +148,10 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The key this one replaced by rotation; the old key expires at the end of its grace period.
+    rotated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_to", editable=False
+    )
     # When the "new API key" security email went out; set before sending so a
     # redelivered task does not send it twice.
     notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -170,6 +174,10 @@ class ApiKey(models.Model):
 
     def allows_service(self, slug: str) -> bool:
         return self.ALL_SERVICES in self.scopes or slug in self.scopes
+
+    @property
+    def is_usable(self) -> bool:
+        return not self.is_revoked and not self.is_expired()
 
 
 class AuditEvent(models.Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import structlog
 from django.conf import settings
 from django.core.mail import send_mail
@@ -17,6 +19,7 @@ from accounts.tasks import api_key_created_notify
 logger = structlog.get_logger(__name__)
 
 MAX_KEY_NAME_LENGTH = 100
+MAX_ROTATION_GRACE = dt.timedelta(days=30)
 
 
 class KeyCreationError(Exception):
@@ -38,8 +41,12 @@ def user_has_verified_email(user: User) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
-def api_key_create(*, account: Account, name: str, scopes: list[str], created_by: User) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is never retrievable again."""
+def audit_record(*, account: Account | None, actor: User | None, action: str, target: str = "", **data: object) -> None:
+    """Write an audit event; call it inside the transaction that makes the change."""
+    AuditEvent.objects.create(account=account, actor=actor, action=action, target=target, data=data)
+
+
+def _check_key_fields(*, name: str, scopes: list[str], expires_at: dt.datetime | None) -> str:
     name = name.strip()
     if not name:
         raise KeyCreationError("Give the key a name, for example the app that will use it.")
@@ -47,31 +54,88 @@ def api_key_create(*, account: Account, name: str, scopes: list[str], created_by
         raise KeyCreationError(f"The key name is too long: at most {MAX_KEY_NAME_LENGTH} characters.")
     if not scopes:
         raise KeyCreationError("Choose at least one service, or all services.")
-    if not user_has_verified_email(created_by):
+    if expires_at is not None and expires_at <= timezone.now():
+        raise KeyCreationError("The expiry date must be in the future.")
+    return name
+
+
+def _check_may_create_keys(*, account: Account, user: User) -> None:
+    if not user_has_verified_email(user):
         raise KeyCreationError("Verify your email address before creating API keys.")
     if not account.is_active:
         raise KeyCreationError(f"This account is suspended: {account.status_message or 'contact support.'}")
 
+
+def _insert_key(
+    *, account: Account, name: str, scopes: list[str], created_by: User, expires_at: dt.datetime | None,
+    rotated_from: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
     secret = generate_key()
+    key = ApiKey.objects.create(
+        account=account,
+        name=name,
+        prefix=secret[:VISIBLE_PREFIX_LENGTH],
+        key_hash=hash_key(secret),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
+        expires_at=expires_at,
+        rotated_from=rotated_from,
+    )
+    transaction.on_commit(lambda: api_key_created_notify.delay(key.pk))
+    return key, secret
+
+
+def api_key_create(
+    *, account: Account, name: str, scopes: list[str], created_by: User, expires_at: dt.datetime | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is never retrievable again."""
+    name = _check_key_fields(name=name, scopes=scopes, expires_at=expires_at)
+    _check_may_create_keys(account=account, user=created_by)
+
     with transaction.atomic():
-        key = ApiKey.objects.create(
-            account=account,
-            name=name,
-            prefix=secret[:VISIBLE_PREFIX_LENGTH],
-            key_hash=hash_key(secret),
-            scopes=sorted(set(scopes)),
-            created_by=created_by,
+        key, secret = _insert_key(
+            account=account, name=name, scopes=scopes, created_by=created_by, expires_at=expires_at
         )
-        AuditEvent.objects.create(
-            account=account,
-            actor=created_by,
-            action="api_key.created",
-            target=f"api_key:{key.pk}",
-            data={"name": name, "prefix": key.prefix, "scopes": key.scopes},
+        audit_record(
+            account=account, actor=created_by, action="api_key.created", target=f"api_key:{key.pk}",
+            name=name, prefix=key.prefix, scopes=key.scopes,
+            expires_at=expires_at.isoformat() if expires_at else None,
         )
-        transaction.on_commit(lambda: api_key_created_notify.delay(key.pk))
     logger.info("API key created", key_id=key.pk, account_id=account.pk, user_id=created_by.pk)
     return key, secret
+
+
+def api_key_rotate(*, key: ApiKey, actor: User, grace: dt.timedelta) -> tuple[ApiKey, str]:
+    """Issue a replacement key; the old one keeps working for ``grace``, then stops.
+
+    The new key has the old one's name, scopes and expiry. Rotating a revoked
+    or expired key is refused.
+    """
+    if grace < dt.timedelta(0) or grace > MAX_ROTATION_GRACE:
+        raise KeyCreationError("Choose a grace period between now and 30 days.")
+    _check_may_create_keys(account=key.account, user=actor)
+
+    with transaction.atomic():
+        # Locking the old key makes two rotations of it at once run one after the other.
+        old = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if not old.is_usable:
+            raise KeyCreationError("This key is revoked or expired; create a new key instead.")
+        now = timezone.now()
+        new, secret = _insert_key(
+            account=old.account, name=old.name, scopes=old.scopes, created_by=actor,
+            expires_at=old.expires_at, rotated_from=old,
+        )
+        old_stops_at = now + grace
+        if old.expires_at is None or old.expires_at > old_stops_at:
+            old.expires_at = old_stops_at
+            old.save(update_fields=["expires_at"])
+        audit_record(
+            account=old.account, actor=actor, action="api_key.rotated", target=f"api_key:{old.pk}",
+            name=old.name, old_prefix=old.prefix, new_prefix=new.prefix, old_key_stops_at=old.expires_at.isoformat(),
+        )
+        auth_epoch_bump()
+    logger.info("API key rotated", key_id=old.pk, new_key_id=new.pk, account_id=old.account_id)
+    return new, secret
 
 
 def api_key_send_created_notice(*, key_id: int) -> bool:
@@ -112,12 +176,9 @@ def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
         updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         if updated:
             auth_epoch_bump()
-            AuditEvent.objects.create(
-                account_id=key.account_id,
-                actor=actor,
-                action="api_key.revoked",
-                target=f"api_key:{key.pk}",
-                data={"name": key.name, "prefix": key.prefix},
+            audit_record(
+                account=key.account, actor=actor, action="api_key.revoked", target=f"api_key:{key.pk}",
+                name=key.name, prefix=key.prefix,
             )
     key.refresh_from_db(fields=["revoked_at"])
     if updated:

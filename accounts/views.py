@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import with_membership
-from accounts.forms import ApiKeyCreateForm
+from accounts.forms import ApiKeyCreateForm, ApiKeyRotateForm
 from accounts.models import ApiKey, Membership
 from accounts.selectors import api_keys_for_account
-from accounts.services import KeyCreationError, api_key_create, api_key_revoke, user_has_verified_email
+from accounts.services import (
+    KeyCreationError,
+    api_key_create,
+    api_key_revoke,
+    api_key_rotate,
+    user_has_verified_email,
+)
 from catalog.selectors import services_listed
 
 
@@ -26,6 +33,8 @@ def _keys_context(request: HttpRequest, membership: Membership, form: ApiKeyCrea
         "keys": api_keys_for_account(membership.account),
         "can_manage": membership.can_manage_keys,
         "email_verified": user_has_verified_email(request.user),  # type: ignore[arg-type]
+        "rotate_form": ApiKeyRotateForm(),
+        "now": timezone.now(),
     }
 
 
@@ -45,6 +54,7 @@ def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
                     name=form.cleaned_data["name"],
                     scopes=form.scopes(),
                     created_by=request.user,  # type: ignore[arg-type]
+                    expires_at=form.expires_at(),
                 )
             except KeyCreationError as exc:
                 form.add_error(None, str(exc))
@@ -59,6 +69,32 @@ def keys(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @require_POST
+@never_cache  # the response carries the new key's secret
+@with_membership
+def key_rotate(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
+    if not membership.can_manage_keys:
+        return HttpResponse("Your role in this account cannot rotate keys.", status=403)
+    key = get_object_or_404(ApiKey, pk=key_id, account=membership.account)
+    rotate_form = ApiKeyRotateForm(request.POST)
+    context = _keys_context(request, membership, ApiKeyCreateForm(service_choices=_service_choices()))
+    status = 400
+    if not rotate_form.is_valid():
+        context["rotate_error"] = "Choose when the old key stops working."
+    else:
+        try:
+            new_key, secret = api_key_rotate(key=key, actor=request.user, grace=rotate_form.grace_period())  # type: ignore[arg-type]
+        except KeyCreationError as exc:
+            context["rotate_error"] = str(exc)
+        else:
+            key.refresh_from_db()
+            context = _keys_context(request, membership, ApiKeyCreateForm(service_choices=_service_choices()))
+            context.update({"new_key": new_key, "new_secret": secret, "rotated_key": key})
+            status = 200
+    template = "accounts/keys.html#keys-panel" if request.htmx else "accounts/keys.html"
+    return render(request, template, context, status=status)
+
+
+@require_POST
 @with_membership
 def key_revoke(request: HttpRequest, membership: Membership, key_id: int) -> HttpResponse:
     if not membership.can_manage_keys:
@@ -67,6 +103,10 @@ def key_revoke(request: HttpRequest, membership: Membership, key_id: int) -> Htt
     key = get_object_or_404(ApiKey, pk=key_id, account=membership.account)
     api_key_revoke(key=key, actor=request.user)  # type: ignore[arg-type]
     if request.htmx:
-        return render(request, "accounts/keys.html#key-row", {"key": key, "can_manage": True})
+        return render(
+            request,
+            "accounts/keys.html#key-row",
+            {"key": key, "can_manage": True, "rotate_form": ApiKeyRotateForm(), "now": timezone.now()},
+        )
     messages.success(request, f"Key “{key.name}” revoked. Calls made with it are now rejected.")
     return redirect("keys")

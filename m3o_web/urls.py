@@ -23,6 +23,7 @@ urlpatterns = [
     path("billing/", billing_views.billing, name="billing"),
     path("keys/", account_views.keys, name="keys"),
     path("keys/<int:key_id>/revoke/", account_views.key_revoke, name="key_revoke"),
+    path("keys/<int:key_id>/rotate/", account_views.key_rotate, name="key_rotate"),
     path("explore/", catalog_views.explore, name="explore"),
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
     path("accounts/", include("allauth.urls")),

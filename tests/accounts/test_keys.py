@@ -184,3 +184,102 @@ def test_key_notice_is_retried_after_smtp_failure(owner: Persona, settings) -> N
 def test_page_showing_a_secret_is_not_cached(owner: Persona) -> None:
     for response in (create_key(owner.client), create_key(owner.client, htmx=True), owner.client.get("/keys/")):
         assert "no-store" in response["Cache-Control"]
+
+
+def test_key_with_expiry_date_stops_after_that_day(owner: Persona) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    day = dt.date.today() + dt.timedelta(days=3)
+    response = owner.client.post("/keys/", {"name": "temp", "all_services": "on", "expires_on": day.isoformat()})
+    secret = response.context["new_secret"]
+    key = ApiKey.objects.get(name="temp")
+    assert key.expires_at == dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+
+    owner.secret = secret
+    assert owner.call().status_code == 200
+    with time_machine.travel(key.expires_at + dt.timedelta(seconds=1)):
+        response = owner.call()
+    assert response.json()["id"] == "v1.key_expired"
+
+
+@pytest.mark.parametrize("day", ["2001-01-01", "not-a-date", "9999-12-31"])
+def test_invalid_expiry_date_is_400(owner: Persona, day: str) -> None:
+    count = ApiKey.objects.count()
+    response = owner.client.post("/keys/", {"name": "temp", "all_services": "on", "expires_on": day})
+    assert response.status_code == 400
+    assert ApiKey.objects.count() == count
+
+
+def rotate(persona: Persona, key_id: int, grace: str, htmx: bool = False):
+    headers = {"HX-Request": "true"} if htmx else {}
+    return persona.client.post(f"/keys/{key_id}/rotate/", {"grace": grace}, headers=headers)
+
+
+def test_rotation_issues_new_key_and_old_stops_after_grace(owner: Persona) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    old_secret = owner.secret
+    response = rotate(owner, owner.key.pk, "3600")
+
+    assert response.status_code == 200
+    new_secret = response.context["new_secret"]
+    assert "no-store" in response["Cache-Control"]
+    new_key = ApiKey.objects.get(rotated_from=owner.key)
+    assert (new_key.name, new_key.scopes) == (owner.key.name, owner.key.scopes)
+    owner.key.refresh_from_db()
+    assert owner.key.expires_at is not None
+    assert AuditEvent.objects.filter(action="api_key.rotated", target=f"api_key:{owner.key.pk}").exists()
+
+    assert owner.call().status_code == 200
+    owner.secret = new_secret
+    assert owner.call().status_code == 200
+    with time_machine.travel(dt.timedelta(seconds=3601)):
+        owner.secret = old_secret
+        assert owner.call().json()["id"] == "v1.key_expired"
+        owner.secret = new_secret
+        assert owner.call().status_code == 200
+
+
+def test_rotation_with_no_grace_stops_old_key_now(owner: Persona) -> None:
+    assert owner.call().status_code == 200
+    rotate(owner, owner.key.pk, "0", htmx=True)
+    assert owner.call().json()["id"] == "v1.key_expired"
+
+
+def test_rotation_keeps_an_earlier_expiry(owner: Persona) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    soon = timezone.now() + dt.timedelta(minutes=5)
+    ApiKey.objects.filter(pk=owner.key.pk).update(expires_at=soon)
+    rotate(owner, owner.key.pk, "86400")
+    owner.key.refresh_from_db()
+    assert owner.key.expires_at == soon
+
+
+def test_revoked_key_cannot_be_rotated(owner: Persona) -> None:
+    owner.client.post(f"/keys/{owner.key.pk}/revoke/")
+    response = rotate(owner, owner.key.pk, "0")
+    assert response.status_code == 400
+    assert not ApiKey.objects.filter(rotated_from=owner.key).exists()
+
+
+@pytest.mark.parametrize("grace", ["", "-1", "999999999", "abc"])
+def test_invalid_grace_is_400(owner: Persona, grace: str) -> None:
+    response = rotate(owner, owner.key.pk, grace)
+    assert response.status_code == 400
+    assert not ApiKey.objects.filter(rotated_from=owner.key).exists()
+
+
+def test_outsider_cannot_rotate_owner_key(owner: Persona, outsider: Persona) -> None:
+    assert rotate(outsider, owner.key.pk, "0").status_code == 404
+    assert not ApiKey.objects.filter(rotated_from=owner.key).exists()
+
+
+def test_rotate_needs_post(owner: Persona) -> None:
+    assert owner.client.get(f"/keys/{owner.key.pk}/rotate/").status_code == 405
