@@ -78,6 +78,7 @@ class Account(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"  # keys work
         SUSPENDED = "suspended"  # set by an operator; every call is rejected with status_message
+        CLOSED = "closed"  # deleted by its owner: keys revoked, service data deleted, money rows kept
 
     name = models.CharField(max_length=150)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSONAL)

@@ -16,6 +16,10 @@ from accounts.models import Account, ApiKey, User
 # Sent inside the transaction that creates an account; kwargs: account.
 account_created = Signal()
 
+# Sent inside the transaction that closes an account, so that every app
+# deletes the data it stores for it; kwargs: account_id.
+account_closed = Signal()
+
 
 @receiver(post_save, sender=User, dispatch_uid="accounts_personal_account")
 def create_personal_account(sender: type[User], instance: User, created: bool, raw: bool, **kwargs: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from allauth.usersessions.middleware import UserSessionsMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
@@ -51,4 +52,8 @@ class ApiBypassAuthenticationMiddleware(_ApiBypass, AuthenticationMiddleware):
 
 
 class ApiBypassMessageMiddleware(_ApiBypass, MessageMiddleware):
+    pass
+
+
+class ApiBypassUserSessionsMiddleware(_ApiBypass, UserSessionsMiddleware):
     pass

@@ -40,6 +40,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.mfa",
+    "allauth.usersessions",
     "django_htmx",
     "accounts",
     "catalog",
@@ -60,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "m3o_web.middleware.ApiBypassUserSessionsMiddleware",
 ]
 
 ROOT_URLCONF = "m3o_web.urls"
@@ -171,6 +177,40 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[M3O] "
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# A signup with a registered address (in any letter case) gets a form error
+# saying so. This also lets the password-reset form say that an address is
+# unknown; the login form still does not tell which part was wrong.
+ACCOUNT_PREVENT_ENUMERATION = False
+# Changing the address keeps the old one until the new one is verified.
+ACCOUNT_CHANGE_EMAIL = True
+# Email the user when their password or email address changes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+# GitHub and Google sign-in appear only when their OAuth client is configured.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+for _provider, _scopes in (("github", ["user:email"]), ("google", ["profile", "email"])):
+    _client_id = env.string(f"{_provider.upper()}_CLIENT_ID", "")
+    if _client_id:
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [{"client_id": _client_id, "secret": env.string(f"{_provider.upper()}_CLIENT_SECRET"), "key": ""}],
+            "SCOPE": _scopes,
+        }
+SOCIALACCOUNT_LOGIN_ON_GET = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "M3O"
+USERSESSIONS_TRACK_ACTIVITY = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from accounts import auth_views
 from accounts import views as account_views
 from billing import views as billing_views
 from catalog import views as catalog_views
@@ -26,6 +27,7 @@ urlpatterns = [
     path("keys/<int:key_id>/rotate/", account_views.key_rotate, name="key_rotate"),
     path("explore/", catalog_views.explore, name="explore"),
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
+    path("accounts/signup/", auth_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -20,9 +20,10 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(live_server) -> Iterator[object]:
+def page(live_server, settings) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
+    settings.SITE_URL = live_server.url  # links in emails point at the live server
     # Playwright's sync API runs an event loop in this thread; the ORM calls the
     # test makes between browser steps are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
