@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Account, ApiKey, AuditEvent, Membership, User
-from accounts.services import api_key_revoke
+from accounts.services import api_key_revoke, audit_record
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,6 +41,17 @@ class AccountAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     fields = ["name", "kind", "status", "status_message", "created_at"]
     readonly_fields = ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "status" in form.changed_data:
+                audit_record(
+                    account=obj,
+                    actor=request.user,  # type: ignore[arg-type]
+                    action=f"account.{obj.status}",
+                    message=obj.status_message,
+                )
 
 
 @admin.register(ApiKey)

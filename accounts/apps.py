@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API keys"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects receivers)
+        from accounts import receivers, signals  # noqa: F401  (connect receivers)

@@ -69,3 +69,18 @@ class ApiKeyRotateForm(forms.Form):
 
     def grace_period(self) -> dt.timedelta:
         return dt.timedelta(seconds=self.cleaned_data["grace"])
+
+
+class AccountDeleteForm(forms.Form):
+    CONFIRMATION = "delete my account"
+
+    confirmation = forms.CharField(
+        label=f'Type "{CONFIRMATION}" to confirm',
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_confirmation(self) -> str:
+        value = self.cleaned_data["confirmation"].strip().lower()
+        if value != self.CONFIRMATION:
+            raise forms.ValidationError(f'Type "{self.CONFIRMATION}" exactly to confirm.')
+        return value

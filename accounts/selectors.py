@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from accounts.models import Account, ApiKey, Membership, User
+from django.db.models import QuerySet
+
+from accounts.models import Account, ApiKey, AuditEvent, Membership, User
 
 SESSION_ACCOUNT_KEY = "m3o_account_id"
 
@@ -31,3 +33,7 @@ def membership_for_request(request: HttpRequest) -> Membership | None:
 
 def api_keys_for_account(account: Account) -> list[ApiKey]:
     return list(ApiKey.objects.filter(account=account).order_by("revoked_at", "-created_at"))
+
+
+def audit_events_for_account(account: Account) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(account=account).select_related("actor").order_by("-created_at", "-id")

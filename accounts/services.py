@@ -13,13 +13,17 @@ from django.utils import timezone
 from accounts.authentication import auth_epoch_bump
 from accounts.keys import VISIBLE_PREFIX_LENGTH, generate_key, hash_key
 from accounts.models import Account, ApiKey, AuditEvent, Membership, User
-from accounts.signals import account_created
+from accounts.signals import account_closed, account_created
 from accounts.tasks import api_key_created_notify
 
 logger = structlog.get_logger(__name__)
 
 MAX_KEY_NAME_LENGTH = 100
 MAX_ROTATION_GRACE = dt.timedelta(days=30)
+
+
+class AccountDeletionError(Exception):
+    """Raised when a user cannot be deleted yet. Its message is shown to the user."""
 
 
 class KeyCreationError(Exception):
@@ -184,3 +188,69 @@ def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
     if updated:
         logger.info("API key revoked", key_id=key.pk, account_id=key.account_id)
     return key
+
+
+def account_close(*, account: Account, actor: User | None) -> None:
+    """Close an account: revoke its keys and delete its stored service data.
+
+    Wallet, ledger, usage and invoice rows stay for accounting; they reference
+    the account, which is kept with an anonymous name.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        revoked = ApiKey.objects.filter(account=account, revoked_at__isnull=True).update(revoked_at=now)
+        account.status = Account.Status.CLOSED
+        account.status_message = "This account was closed by its owner."
+        account.name = f"Closed account {account.pk}"
+        account.save(update_fields=["status", "status_message", "name"])
+        account_closed.send(sender=Account, account_id=account.pk)
+        audit_record(account=account, actor=actor, action="account.closed", revoked_keys=revoked)
+        auth_epoch_bump()
+    logger.info("Account closed", account_id=account.pk, revoked_keys=revoked)
+
+
+def user_delete(*, user: User) -> None:
+    """Delete a user: close the accounts only they belong to, leave the others, anonymise the user.
+
+    A sole owner of an account that has other members must hand ownership
+    over first, so that no team is left without an owner.
+    """
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.socialaccount.models import SocialAccount
+    from allauth.usersessions.models import UserSession
+
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        memberships = list(Membership.objects.select_related("account").filter(user=user))
+        for membership in memberships:
+            others = Membership.objects.filter(account=membership.account).exclude(user=user)
+            is_last_owner = membership.role == Membership.Role.OWNER and not others.filter(
+                role=Membership.Role.OWNER
+            ).exists()
+            if others.exists() and is_last_owner:
+                raise AccountDeletionError(
+                    f"You are the only owner of {membership.account.name}. Make another member an owner first."
+                )
+        for membership in memberships:
+            if not Membership.objects.filter(account=membership.account).exclude(user=user).exists():
+                account_close(account=membership.account, actor=user)
+                # Security events keep their actions, but not addresses or names.
+                AuditEvent.objects.filter(account=membership.account).update(data={})
+            else:
+                audit_record(account=membership.account, actor=user, action="member.left")
+            membership.delete()
+
+        EmailAddress.objects.filter(user=user).delete()
+        SocialAccount.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        for session in UserSession.objects.filter(user=user):
+            session.end()
+        user.email = f"deleted-{user.pk}@deleted.invalid"
+        user.name = ""
+        user.is_active = False
+        user.is_staff = False
+        user.is_superuser = False
+        user.set_unusable_password()
+        user.save()
+    logger.info("User deleted", user_id=user.pk)

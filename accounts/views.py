@@ -1,23 +1,28 @@
-"""The API keys page: list, create (the secret shown once) and revoke, with htmx."""
+"""The API keys page (list, create with the secret shown once, rotate, revoke) and the settings pages."""
 
 from __future__ import annotations
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import with_membership
-from accounts.forms import ApiKeyCreateForm, ApiKeyRotateForm
+from accounts.forms import AccountDeleteForm, ApiKeyCreateForm, ApiKeyRotateForm
 from accounts.models import ApiKey, Membership
-from accounts.selectors import api_keys_for_account
+from accounts.selectors import api_keys_for_account, audit_events_for_account
 from accounts.services import (
+    AccountDeletionError,
     KeyCreationError,
     api_key_create,
     api_key_revoke,
     api_key_rotate,
+    user_delete,
     user_has_verified_email,
 )
 from catalog.selectors import services_listed
@@ -110,3 +115,34 @@ def key_revoke(request: HttpRequest, membership: Membership, key_id: int) -> Htt
         )
     messages.success(request, f"Key “{key.name}” revoked. Calls made with it are now rejected.")
     return redirect("keys")
+
+
+@require_GET
+@with_membership
+def settings_home(request: HttpRequest, membership: Membership) -> HttpResponse:
+    return render(request, "accounts/settings.html", {"membership": membership})
+
+
+@require_GET
+@with_membership
+def activity(request: HttpRequest, membership: Membership) -> HttpResponse:
+    page = Paginator(audit_events_for_account(membership.account), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/activity.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@reauthentication_required
+@with_membership
+def account_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = AccountDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_delete(user=request.user)  # type: ignore[arg-type]
+        except AccountDeletionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            logout(request)
+            messages.success(request, "Your account was deleted and its API keys revoked.")
+            return redirect("home")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/delete.html", {"form": form}, status=status)

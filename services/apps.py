@@ -20,6 +20,9 @@ class ServicesConfig(AppConfig):
         post_migrate.connect(
             _sync_catalog, sender=apps.get_app_config("catalog"), dispatch_uid="services_sync_catalog"
         )
+        from accounts.signals import account_closed
+
+        account_closed.connect(_purge_account, dispatch_uid="services_purge_account")
 
 
 def _sync_catalog(sender: AppConfig, **kwargs: Any) -> None:
@@ -27,3 +30,10 @@ def _sync_catalog(sender: AppConfig, **kwargs: Any) -> None:
     from services import registry
 
     registry.sync_catalog()
+
+
+def _purge_account(sender: type, account_id: int, **kwargs: Any) -> None:
+    """Delete what every built-in service stores for a closed account."""
+    from services import registry
+
+    registry.purge_account(account_id)

@@ -27,6 +27,8 @@ class BuiltinEndpoint(EndpointSpec):
 @dataclass(frozen=True, kw_only=True)
 class BuiltinService(ServiceSpec):
     endpoints: Sequence[BuiltinEndpoint]
+    # Deletes everything the service stores for an account, called when the account is closed.
+    purge_account: Callable[[int], None] | None = None
 
     def endpoint(self, name: str) -> BuiltinEndpoint | None:
         lowered = name.lower()
@@ -64,3 +66,9 @@ def autodiscover() -> None:
 def sync_catalog() -> None:
     for service in all_services():
         service_sync_builtin(spec=service)
+
+
+def purge_account(account_id: int) -> None:
+    for service in all_services():
+        if service.purge_account is not None:
+            service.purge_account(account_id)

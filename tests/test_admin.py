@@ -48,3 +48,31 @@ def test_ledger_cannot_be_edited_in_admin(operator: Client, owner: Persona) -> N
 def test_non_staff_user_cannot_open_admin(owner: Persona) -> None:
     response = owner.client.get("/admin/")
     assert response.status_code == 302
+
+
+def test_suspending_in_admin_is_audited_and_blocks_calls(operator: Client, owner: Persona) -> None:
+    from accounts.models import Account, AuditEvent
+
+    assert owner.call().status_code == 200
+    url = reverse("admin:accounts_account_change", args=[owner.account.pk])
+    response = operator.post(
+        url,
+        {
+            "name": owner.account.name,
+            "kind": "personal",
+            "status": "suspended",
+            "status_message": "Chargeback under review.",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Account.objects.get(pk=owner.account.pk).status == "suspended"
+    event = AuditEvent.objects.get(action="account.suspended")
+    assert event.data == {"message": "Chargeback under review."}
+    assert event.actor.email == "ops@example.com"
+
+    call = owner.call()
+    assert call.status_code == 403
+    assert "Chargeback under review." in call.json()["detail"]
+    assert "Chargeback under review." in owner.client.get("/dashboard/").content.decode()
