@@ -157,3 +157,40 @@ def test_closing_account_purges_service_data(owner: Persona, monkeypatch) -> Non
     client.post("/settings/delete/", {"confirmation": "delete my account"})
 
     assert purged == [owner.account.pk]
+
+
+def test_user_ends_other_sessions(owner: Persona) -> None:
+    laptop = signed_in_client(owner)
+    phone = signed_in_client(owner)
+    assert phone.get("/dashboard/").status_code == 200
+
+    response = laptop.post("/accounts/sessions/")
+
+    assert response.status_code == 302
+    assert laptop.get("/dashboard/").status_code == 200
+    assert phone.get("/dashboard/").status_code == 302
+
+
+def test_repeated_failed_logins_are_rate_limited(owner: Persona) -> None:
+    client = Client()
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": owner.user.email, "password": "wrong password"})
+
+    # The right password is refused too while the limit lasts.
+    response = client.post("/accounts/login/", {"login": owner.user.email, "password": PASSWORD})
+
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_signups_from_one_address_are_rate_limited(db: None) -> None:
+    client = Client()
+    statuses = [
+        client.post(
+            "/accounts/signup/",
+            {"email": f"bulk{index}@example.com", "password1": "bulk passphrase 123", "password2": "bulk passphrase 123"},
+        ).status_code
+        for index in range(22)
+    ]
+    assert statuses[:20] == [302] * 20
+    assert statuses[20:] == [429, 429]
