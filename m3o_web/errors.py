@@ -92,6 +92,16 @@ class UnsupportedMediaType(ApiError):
     error_id = "v1.unsupported_media_type"
 
 
+class UnprocessableContent(ApiError):
+    code = 422
+    error_id = "v1.unprocessable"
+
+
+class TooManyRequests(ApiError):
+    code = 429
+    error_id = "v1.rate_limited"
+
+
 class ServiceUnavailable(ApiError):
     code = 503
     error_id = "v1.unavailable"

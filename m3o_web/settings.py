@@ -271,6 +271,10 @@ M3O_MAX_JSON_DEPTH = env.integer("M3O_MAX_JSON_DEPTH", 64, minimum=2)
 # A hold (reserved price of a call in flight) older than this is released by
 # billing.tasks.holds_release_expired. It must exceed the longest call.
 M3O_HOLD_TTL_SECONDS = env.integer("M3O_HOLD_TTL_SECONDS", 600, minimum=60)
+# Default plan: calls per key and per account in each fixed window.
+M3O_RATE_LIMIT_PER_KEY = env.integer("M3O_RATE_LIMIT_PER_KEY", 600, minimum=1)
+M3O_RATE_LIMIT_PER_ACCOUNT = env.integer("M3O_RATE_LIMIT_PER_ACCOUNT", 1200, minimum=1)
+M3O_RATE_LIMIT_WINDOW_SECONDS = env.integer("M3O_RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1)
 M3O_METER = env.choice("M3O_METER", "database", ("database",))
 # The dashboard refreshes an API key's "last used" time at most this often,
 # so that a busy key does not write its row on every call.

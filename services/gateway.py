@@ -29,6 +29,7 @@ from m3o_web.errors import (
     MethodNotAllowed,
     NotFound,
     PaymentRequired,
+    TooManyRequests,
     Unauthorized,
     error_response,
 )
@@ -36,6 +37,7 @@ from services import registry
 from services.credentials import key_from_authorization
 from services.kit import CallContext
 from services.payload import parse_body, read_body, validate_body
+from services.ratelimit import Decision, default_limits, get_rate_limiter
 
 logger = structlog.get_logger(__name__)
 
@@ -66,6 +68,9 @@ def gateway(request: HttpRequest, service: str, endpoint: str) -> HttpResponse:
         response = error_response(error)
         call.settle(status_code=error.code, response=response)
     response["X-Request-Id"] = request_id
+    if call.rate_decision is not None:
+        for name, value in call.rate_decision.headers().items():
+            response[name] = value
     return response
 
 
@@ -81,6 +86,7 @@ class _Call:
         self.price_units = 0
         self.reserved = False
         self.settled = False
+        self.rate_decision: Decision | None = None
 
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
         endpoint = self.endpoint = self._route(service_slug, endpoint_name)
@@ -91,6 +97,7 @@ class _Call:
             )
         self.key = self._authenticate()
         self._authorize(self.key, endpoint)
+        self._rate_limit(self.key)
 
         raw = read_body(self.request, max_bytes=settings.M3O_MAX_BODY_BYTES)
         body = parse_body(raw, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH)
@@ -151,6 +158,15 @@ class _Call:
                 f"This API key may not call the {endpoint.service.slug} service. Use a key whose scopes "
                 f"include it, or create one at {settings.SITE_URL}/keys/.",
                 error_id="v1.key_scope",
+            )
+
+    def _rate_limit(self, key: KeyState) -> None:
+        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=default_limits())
+        self.rate_decision = decision
+        if not decision.allowed:
+            raise TooManyRequests(
+                f"Rate limit reached: {decision.limit} calls per {default_limits().window_seconds} seconds. "
+                f"Retry after {decision.reset_seconds} seconds.",
             )
 
     def _reserve(self, price_units: int) -> None:

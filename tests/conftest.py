@@ -14,6 +14,7 @@ from django.test import Client
 from accounts.authentication import key_cache
 from accounts.models import Account, ApiKey, User
 from m3o_web.celery import app as celery_app
+from services.ratelimit import get_rate_limiter
 from billing.models import Wallet
 from tests.factories import UserFactory, make_key, personal_account
 
@@ -55,6 +56,7 @@ def _clear_cache() -> Iterator[None]:
     # allauth keeps rate-limit counters in the cache; tests must not share them.
     cache.clear()
     key_cache.clear()
+    get_rate_limiter.cache_clear()
     yield
     cache.clear()
     key_cache.clear()
