@@ -152,6 +152,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.holds_release_expired",
         "schedule": 60,
     },
+    "idempotency-records-purge": {
+        "task": "services.tasks.idempotency_records_purge",
+        "schedule": 3600,
+    },
     "wallets-reconcile": {
         "task": "billing.tasks.wallets_reconcile",
         "schedule": 3600,

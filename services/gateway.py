@@ -34,6 +34,7 @@ from m3o_web.errors import (
     error_response,
 )
 from services import registry
+from services import idempotency
 from services.credentials import key_from_authorization
 from services.kit import CallContext
 from services.payload import parse_body, read_body, validate_body
@@ -67,7 +68,9 @@ def gateway(request: HttpRequest, service: str, endpoint: str) -> HttpResponse:
         )
         response = error_response(error)
         call.settle(status_code=error.code, response=response)
-    response["X-Request-Id"] = request_id
+    if "X-Request-Id" not in response:  # a replayed response keeps the first call's id
+        response["X-Request-Id"] = request_id
+    call.finish_idempotency(response)
     if call.rate_decision is not None:
         for name, value in call.rate_decision.headers().items():
             response[name] = value
@@ -87,6 +90,8 @@ class _Call:
         self.reserved = False
         self.settled = False
         self.rate_decision: Decision | None = None
+        self.idempotency_key: str | None = None
+        self.handler_ran = False
 
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
         endpoint = self.endpoint = self._route(service_slug, endpoint_name)
@@ -102,6 +107,9 @@ class _Call:
         raw = read_body(self.request, max_bytes=settings.M3O_MAX_BODY_BYTES)
         body = parse_body(raw, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH)
         validate_body(body, endpoint.request_schema)
+        replay = self._claim_idempotency_key(service_slug, endpoint_name, raw)
+        if replay is not None:
+            return replay
 
         self._reserve(endpoint.price_units)
         result = self._dispatch(endpoint, body)
@@ -160,6 +168,29 @@ class _Call:
                 error_id="v1.key_scope",
             )
 
+    def _claim_idempotency_key(self, service_slug: str, endpoint_name: str, raw: bytes) -> HttpResponse | None:
+        header = self.request.headers.get("Idempotency-Key")
+        if header is None:
+            return None
+        assert self.key is not None
+        key = idempotency.check_key(header)
+        replay = idempotency.claim(
+            account_id=self.key.account_id,
+            key=key,
+            hash_value=idempotency.request_hash(service=service_slug, endpoint=endpoint_name, raw_body=raw),
+            request_id=self.request_id,
+        )
+        if replay is None:
+            self.idempotency_key = key
+        return replay
+
+    def finish_idempotency(self, response: HttpResponse) -> None:
+        if self.idempotency_key is None or self.key is None:
+            return
+        idempotency.complete(
+            account_id=self.key.account_id, key=self.idempotency_key, response=response, handler_ran=self.handler_ran
+        )
+
     def _rate_limit(self, key: KeyState) -> None:
         decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=default_limits())
         self.rate_decision = decision
@@ -192,6 +223,7 @@ class _Call:
                 f"The {endpoint.service.slug} service has no handler for {endpoint.name} on this platform.",
                 error_id="v1.not_implemented",
             )
+        self.handler_ran = True
         context = CallContext(
             account_id=self.key.account_id,
             request_id=self.request_id,
