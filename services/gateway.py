@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -29,6 +30,7 @@ from m3o_web.errors import (
     MethodNotAllowed,
     NotFound,
     PaymentRequired,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
     error_response,
@@ -59,21 +61,35 @@ def gateway(request: HttpRequest, service: str, endpoint: str) -> HttpResponse:
     try:
         response = call.run(service, endpoint)
     except ApiError as error:
-        response = error_response(error)
-        call.settle(status_code=error.code, response=response)
+        response = call.fail(error)
+    except DatabaseError as exc:
+        # The call was not charged: either the reservation failed, or the
+        # settlement did and the hold is released by holds_release_expired.
+        logger.error("Gateway call failed: database unavailable", request_id=request_id, error=str(exc))
+        response = call.fail(
+            ServiceUnavailable(
+                "The platform's database is unavailable, so the call was not completed or charged. Retry shortly.",
+                error_id="v1.database_unavailable",
+                headers={"Retry-After": "5"},
+            )
+        )
     except Exception:
         logger.exception("Gateway call failed", request_id=request_id, service=service, endpoint=endpoint)
-        error = InternalError(
-            f"The call failed inside the platform and was not charged. Quote request id {request_id} to support."
+        response = call.fail(
+            InternalError(
+                f"The call failed inside the platform and was not charged. Quote request id {request_id} to support."
+            )
         )
-        response = error_response(error)
-        call.settle(status_code=error.code, response=response)
     if "X-Request-Id" not in response:  # a replayed response keeps the first call's id
         response["X-Request-Id"] = request_id
-    call.finish_idempotency(response)
+    try:
+        call.finish_idempotency(response)
+    except DatabaseError as exc:
+        logger.error("Idempotency record not stored", request_id=request_id, error=str(exc))
     if call.rate_decision is not None:
         for name, value in call.rate_decision.headers().items():
             response[name] = value
+    call.log(response)
     return response
 
 
@@ -232,6 +248,29 @@ class _Call:
             body=body,
         )
         return builtin_endpoint.handler(context)
+
+    def fail(self, error: ApiError) -> HttpResponse:
+        """Render an error and release the call's reservation, if the database lets us."""
+        response = error_response(error)
+        try:
+            self.settle(status_code=error.code, response=response)
+        except DatabaseError as exc:
+            logger.error("Failed call not settled", request_id=self.request_id, error=str(exc))
+        return response
+
+    def log(self, response: HttpResponse) -> None:
+        """Write the call's one log line: ids and figures, never the key, the body or a credential."""
+        logger.info(
+            "Gateway call",
+            request_id=self.request_id,
+            account_id=self.key.account_id if self.key else None,
+            key_prefix=self.key.prefix if self.key else None,
+            service=self.endpoint.service.slug if self.endpoint else None,
+            endpoint=self.endpoint.name if self.endpoint else None,
+            status=response.status_code,
+            latency_ms=int((time.perf_counter() - self.started) * 1000),
+            units=int(response.get("X-M3O-Cost", 0)),
+        )
 
     def settle(self, *, status_code: int, response: HttpResponse) -> None:
         """Charge or release the reservation and record the call; only calls with a known key are recorded."""
