@@ -25,6 +25,8 @@ urlpatterns = [
     path("keys/<int:key_id>/revoke/", account_views.key_revoke, name="key_revoke"),
     path("explore/", catalog_views.explore, name="explore"),
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
+    path("explore/<slug:slug>/openapi.json", catalog_views.service_openapi, name="service_openapi"),
+    path("openapi.json", catalog_views.platform_openapi, name="platform_openapi"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -57,7 +57,7 @@ def test_explore_lists_published_services_only() -> None:
 def test_explore_search_with_htmx_returns_list_only() -> None:
     response = Client().get("/explore/", {"q": "hello"}, headers={"HX-Request": "true"})
     body = response.content.decode()
-    assert body.lstrip().startswith('<div id="service-list"')
+    assert body.lstrip().startswith('<div id="results"')
     assert "Hello World" in body
     assert "Hello World" not in Client().get("/explore/", {"q": "zzz"}).content.decode()
 
