@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 
 from accounts import views as account_views
 from billing import views as billing_views
+from catalog import api as catalog_api
 from catalog import views as catalog_views
 from m3o_web import views
 from services.gateway import gateway
@@ -27,6 +28,9 @@ urlpatterns = [
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
     path("explore/<slug:slug>/openapi.json", catalog_views.service_openapi, name="service_openapi"),
     path("openapi.json", catalog_views.platform_openapi, name="platform_openapi"),
+    path("api/catalog/services/", catalog_api.service_list, name="api_service_list"),
+    path("api/catalog/services/<str:slug>/", catalog_api.service_detail, name="api_service_detail"),
+    path("api/catalog/categories/", catalog_api.category_list, name="api_category_list"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
