@@ -2,25 +2,98 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime
 
-from catalog.models import Endpoint, Service
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from catalog.models import Category, Endpoint, EndpointPrice, Service
+
+CALLABLE_STATUSES = [Service.Status.PUBLISHED, Service.Status.DEPRECATED]
 
 
-def services_listed() -> QuerySet[Service]:
-    return Service.objects.filter(status__in=[Service.Status.PUBLISHED, Service.Status.DEPRECATED]).prefetch_related(
-        Prefetch("endpoints", queryset=Endpoint.objects.order_by("position", "name"))
+def _price_at(at: datetime) -> Subquery:
+    return Subquery(
+        EndpointPrice.objects.filter(endpoint=OuterRef("pk"), effective_from__lte=at)
+        .order_by("-effective_from")
+        .values("price_units")[:1]
     )
 
 
-def endpoint_for_call(*, service_slug: str, endpoint_name: str) -> Endpoint | None:
-    """The callable endpoint for /v1/<service>/<endpoint>, matching both names case-insensitively."""
+def endpoints_with_prices(*, at: datetime | None = None) -> QuerySet[Endpoint]:
+    """Endpoints annotated with ``current_price_units``, the price in effect at ``at`` (default now)."""
+    return Endpoint.objects.annotate(current_price_units=_price_at(at or timezone.now()))
+
+
+def services_listed() -> QuerySet[Service]:
+    """Published and deprecated services, with their endpoints and current prices."""
     return (
-        Endpoint.objects.select_related("service")
+        Service.objects.filter(status__in=CALLABLE_STATUSES)
+        .select_related("category")
+        .prefetch_related(Prefetch("endpoints", queryset=endpoints_with_prices().order_by("position", "name")))
+    )
+
+
+def services_search(*, query: str = "", category: Category | None = None) -> QuerySet[Service]:
+    """Listed services whose name, slug, tagline, description or endpoint names contain ``query``."""
+    services = services_listed()
+    if category is not None:
+        services = services.filter(category=category)
+    if query:
+        matching_endpoints = Endpoint.objects.filter(name__icontains=query).values("service_id")
+        services = services.filter(
+            Q(name__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(tagline__icontains=query)
+            | Q(description__icontains=query)
+            | Q(category__name__icontains=query)
+            | Q(pk__in=matching_endpoints)
+        )
+    return services.order_by("name")
+
+
+def categories_listed() -> QuerySet[Category]:
+    """Categories that contain at least one listed service."""
+    return Category.objects.filter(services__status__in=CALLABLE_STATUSES).distinct()
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first()
+
+
+def service_listed(slug: str) -> Service | None:
+    return services_listed().filter(slug=slug.lower()).first()
+
+
+def endpoint_for_call(*, service_slug: str, endpoint_name: str) -> Endpoint | None:
+    """Return the callable endpoint for /v1/<service>/<endpoint>, matching both names case-insensitively.
+
+    The endpoint carries the price in effect now, which is what the gateway
+    reserves and charges. The service's status is read on every call, so
+    publishing or unpublishing takes effect without a restart.
+    """
+    return (
+        endpoints_with_prices()
+        .select_related("service", "service__upstream")
         .filter(
             service__slug=service_slug.lower(),
-            service__status__in=[Service.Status.PUBLISHED, Service.Status.DEPRECATED],
+            service__status__in=CALLABLE_STATUSES,
             name__iexact=endpoint_name,
         )
         .first()
     )
+
+
+def endpoint_price_at(*, endpoint: Endpoint, at: datetime) -> int:
+    """Price in units of one call to ``endpoint`` at ``at``; 0 before the endpoint's first price."""
+    price = (
+        EndpointPrice.objects.filter(endpoint=endpoint, effective_from__lte=at)
+        .order_by("-effective_from")
+        .values_list("price_units", flat=True)
+        .first()
+    )
+    return price or 0
+
+
+def endpoint_price_history(*, endpoint: Endpoint) -> list[EndpointPrice]:
+    return list(EndpointPrice.objects.filter(endpoint=endpoint).order_by("-effective_from"))

@@ -107,6 +107,16 @@ class ServiceUnavailable(ApiError):
     error_id = "v1.unavailable"
 
 
+class BadGateway(ApiError):
+    code = 502
+    error_id = "v1.upstream_error"
+
+
+class GatewayTimeout(ApiError):
+    code = 504
+    error_id = "v1.upstream_timeout"
+
+
 class InternalError(ApiError):
     code = 500
     error_id = "v1.internal"

@@ -285,6 +285,20 @@ M3O_METER = env.choice("M3O_METER", "database", ("database",))
 M3O_KEY_LAST_USED_RESOLUTION_SECONDS = env.integer("M3O_KEY_LAST_USED_RESOLUTION_SECONDS", 60, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(M3O_MAX_BODY_BYTES, 2_621_440)
 
+# Key for secrets stored in the database, such as upstream credentials: a
+# Fernet key (cryptography.fernet.Fernet.generate_key()) or any long random
+# text. Unset, a key is derived from SECRET_KEY. See catalog/crypto.py.
+M3O_FIELD_ENCRYPTION_KEY = env.string("M3O_FIELD_ENCRYPTION_KEY", "")
+
+# Upstream services: the gateway rejects upstream hosts that resolve to
+# private, loopback, link-local (cloud metadata) or other non-public
+# addresses, unless the host is listed here or M3O_UPSTREAM_ALLOW_PRIVATE is
+# on. Both are for development and tests.
+M3O_UPSTREAM_ALLOWED_HOSTS = env.string_list("M3O_UPSTREAM_ALLOWED_HOSTS", [])
+M3O_UPSTREAM_ALLOW_PRIVATE = env.boolean("M3O_UPSTREAM_ALLOW_PRIVATE", False)
+# An upstream response larger than this is a 502, so one upstream cannot fill the gateway's memory.
+M3O_UPSTREAM_MAX_RESPONSE_BYTES = env.integer("M3O_UPSTREAM_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, minimum=1024)
+
 # Stripe: localstripe on loopback unless real keys are configured.
 STRIPE_API_BASE = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")
 STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY", "sk_test_localstripe")

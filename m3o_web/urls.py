@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from accounts import auth_views
 from accounts import views as account_views
 from billing import views as billing_views
+from catalog import api as catalog_api
 from catalog import views as catalog_views
 from m3o_web import views
 from services.gateway import gateway
@@ -30,6 +31,11 @@ urlpatterns = [
     path("settings/delete/", account_views.account_delete, name="account_delete"),
     path("explore/", catalog_views.explore, name="explore"),
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
+    path("explore/<slug:slug>/openapi.json", catalog_views.service_openapi, name="service_openapi"),
+    path("openapi.json", catalog_views.platform_openapi, name="platform_openapi"),
+    path("api/catalog/services/", catalog_api.service_list, name="api_service_list"),
+    path("api/catalog/services/<str:slug>/", catalog_api.service_detail, name="api_service_detail"),
+    path("api/catalog/categories/", catalog_api.category_list, name="api_category_list"),
     path("accounts/signup/", auth_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

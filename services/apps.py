@@ -15,6 +15,11 @@ class ServicesConfig(AppConfig):
         from services import registry
 
         registry.autodiscover()
+        # The catalog's price-change preview reads usage, which billing owns.
+        from billing.selectors import endpoint_usage_by_account
+        from catalog.pricing import usage_source_set
+
+        usage_source_set(endpoint_usage_by_account)
         # post_migrate is sent only for apps with models, which this app has not,
         # so listen for the catalog's: every table exists by the time it is sent.
         post_migrate.connect(

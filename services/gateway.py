@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import KeyState, key_cache
 from billing.metering import CallRecord, InsufficientCredit, get_meter
-from catalog.models import Endpoint
+from catalog.models import Endpoint, Service
 from catalog.selectors import endpoint_for_call
 from m3o_web.errors import (
     ApiError,
@@ -41,6 +41,7 @@ from services.credentials import key_from_authorization
 from services.kit import CallContext
 from services.payload import parse_body, read_body, validate_body
 from services.ratelimit import Decision, default_limits, get_rate_limiter
+from services.upstream import upstream_call
 
 logger = structlog.get_logger(__name__)
 
@@ -232,6 +233,8 @@ class _Call:
 
     def _dispatch(self, endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         assert self.key is not None
+        if endpoint.service.backend == Service.Backend.UPSTREAM:
+            return upstream_call(endpoint=endpoint, body=body, request_id=self.request_id)
         service = registry.get(endpoint.service.slug)
         builtin_endpoint = service.endpoint(endpoint.name) if service else None
         if builtin_endpoint is None:

@@ -113,3 +113,11 @@ def outsider(db: None) -> Persona:
 @pytest.fixture
 def api_client() -> Iterator[Client]:
     yield Client()
+
+
+@pytest.fixture
+def operator(db: None) -> Client:
+    """A Django admin client signed in as a superuser."""
+    client = Client()
+    client.force_login(User.objects.create_superuser("ops@example.com", "ops passphrase 123"))
+    return client

@@ -7,16 +7,8 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
 from billing.models import LedgerEntry
 from tests.conftest import Persona
-
-
-@pytest.fixture
-def operator(db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("ops@example.com", "ops passphrase 123"))
-    return client
 
 
 def test_every_changelist_loads(operator: Client, owner: Persona) -> None:

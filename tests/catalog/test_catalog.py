@@ -7,7 +7,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from catalog.models import Endpoint, Service
+from catalog.services import operator_fields_record
 from services import registry
+from tests.factories import set_price
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +25,13 @@ def test_helloworld_is_in_catalog_after_migrate() -> None:
 
 
 def test_resync_keeps_operator_changes_and_updates_schemas() -> None:
-    Service.objects.filter(slug="helloworld").update(name="Greeter", status=Service.Status.DEPRECATED)
-    Endpoint.objects.filter(service__slug="helloworld").update(price_units=5, request_schema={"stale": True})
+    service = Service.objects.get(slug="helloworld")
+    service.name = "Greeter"
+    service.status = Service.Status.DEPRECATED
+    service.save()
+    operator_fields_record(instance=service, changed=["name"])
+    set_price("helloworld", "Call", 5)
+    Endpoint.objects.filter(service__slug="helloworld").update(request_schema={"stale": True})
 
     registry.sync_catalog()
 
@@ -50,7 +57,7 @@ def test_explore_lists_published_services_only() -> None:
 def test_explore_search_with_htmx_returns_list_only() -> None:
     response = Client().get("/explore/", {"q": "hello"}, headers={"HX-Request": "true"})
     body = response.content.decode()
-    assert body.lstrip().startswith('<div id="service-list"')
+    assert body.lstrip().startswith('<div id="results"')
     assert "Hello World" in body
     assert "Hello World" not in Client().get("/explore/", {"q": "zzz"}).content.decode()
 

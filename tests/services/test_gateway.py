@@ -16,6 +16,7 @@ from billing.models import Hold, LedgerEntry, UsageEvent
 from billing.services import wallet_reconcile
 from catalog.models import Endpoint, Service
 from tests.conftest import Persona
+from tests.factories import set_price
 
 PRICE = 1_000  # helloworld/Call's default price in units
 
@@ -248,7 +249,7 @@ def test_exact_balance_pays_for_one_call(owner: Persona) -> None:
 
 
 def test_free_endpoint_charges_nothing(owner: Persona) -> None:
-    Endpoint.objects.filter(service__slug="helloworld").update(price_units=0)
+    set_price("helloworld", "Call", 0)
     before = owner.balance
 
     response = owner.call()
@@ -258,7 +259,7 @@ def test_free_endpoint_charges_nothing(owner: Persona) -> None:
 
 
 def test_price_change_in_admin_applies_to_next_call(owner: Persona) -> None:
-    Endpoint.objects.filter(service__slug="helloworld").update(price_units=7)
+    set_price("helloworld", "Call", 7)
     before = owner.balance
     assert owner.call()["X-M3O-Cost"] == "7"
     assert owner.balance == before - 7

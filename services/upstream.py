@@ -1,0 +1,206 @@
+"""The upstream proxy: one gateway call to a service backed by a third-party HTTP API.
+
+The request to the upstream is built from scratch: the caller's headers,
+including its M3O key, are never forwarded, and the upstream's response
+headers are never passed back, so no hop-by-hop header crosses the proxy.
+The operator's credential is added as the service's upstream settings specify.
+
+Before connecting, the upstream host is resolved and every address checked:
+private, loopback, link-local (which includes cloud metadata at
+169.254.169.254) and other non-public addresses are rejected unless allowed by
+M3O_UPSTREAM_ALLOWED_HOSTS or M3O_UPSTREAM_ALLOW_PRIVATE. The connection then
+goes to the checked address, so a second DNS answer cannot redirect it.
+Redirects are not followed, for the same reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import structlog
+from django.conf import settings
+
+from catalog.crypto import DecryptionFailed, decrypt
+from catalog.models import Endpoint, UpstreamConfig
+from catalog.validation import PLACEHOLDER
+from m3o_web.errors import BadGateway, BadRequest, GatewayTimeout
+
+logger = structlog.get_logger(__name__)
+
+USER_AGENT = "M3O-Gateway/1"
+READ_CHUNK_BYTES = 64 * 1024
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def _resolve(host: str, port: int) -> str:
+    """Return an address of ``host`` the proxy may connect to, or raise BadGateway."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise BadGateway(f"The upstream host {host} cannot be resolved ({exc}). Try again later.") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise BadGateway(f"The upstream host {host} has no address. Try again later.")
+    allowed = settings.M3O_UPSTREAM_ALLOW_PRIVATE or host.lower() in {
+        name.lower() for name in settings.M3O_UPSTREAM_ALLOWED_HOSTS
+    }
+    if not allowed and not all(_is_public(address) for address in addresses):
+        logger.warning("Upstream host rejected: non-public address", host=host, addresses=[str(a) for a in addresses])
+        raise BadGateway(
+            f"The upstream host {host} resolves to a private or reserved address, which the platform rejects. "
+            "An operator can allow it with M3O_UPSTREAM_ALLOWED_HOSTS."
+        )
+    return str(addresses[0])
+
+
+def _fill_path(template: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Replace each {field} in the upstream path with that body field, URL-encoded; return the rest of the body."""
+    remaining = dict(body)
+
+    def substitute(match: Any) -> str:
+        name = match.group(1)
+        value = remaining.pop(name, None)
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+            raise BadRequest(
+                f"The field {name} is required and must be a non-empty string or a number.",
+                error_id="v1.invalid_request",
+                fields={name: "This field is required."},
+            )
+        return quote(str(value), safe="")
+
+    return PLACEHOLDER.sub(substitute, template), remaining
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _credential(config: UpstreamConfig) -> str:
+    try:
+        return decrypt(config.credential_encrypted)
+    except DecryptionFailed:
+        logger.error("Upstream credential cannot be decrypted", service_id=config.service_id)
+        raise BadGateway(
+            "The upstream service is misconfigured: its stored credential cannot be decrypted. "
+            "An operator must enter it again in admin."
+        ) from None
+
+
+def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BadGateway(f"The upstream response is {declared} bytes, over the limit of {limit} bytes.")
+    chunks = []
+    size = 0
+    for chunk in response.iter_bytes(READ_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise BadGateway(f"The upstream response is over the limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Send one validated call to the endpoint's upstream and return its JSON object response.
+
+    Raises BadGateway (502) or GatewayTimeout (504) for every upstream failure,
+    and the gateway charges nothing for either.
+    """
+    service = endpoint.service
+    config = UpstreamConfig.objects.filter(service=service).first()
+    if config is None or not endpoint.upstream_method or not endpoint.upstream_path:
+        raise BadGateway(f"The {service.slug} service has no upstream settings for {endpoint.name} yet.")
+
+    path, remaining = _fill_path(endpoint.upstream_path, body)
+    base = urlsplit(config.base_url)
+    host = base.hostname or ""
+    port = base.port or (443 if base.scheme == "https" else 80)
+    address = _resolve(host, port)
+
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, "X-Request-Id": request_id}
+    params: dict[str, str] = {}
+    sends_body = endpoint.upstream_method in {"POST", "PUT", "PATCH"}
+    if not sends_body:
+        params.update({name: _query_value(value) for name, value in remaining.items()})
+    if config.credential_placement != UpstreamConfig.Placement.NONE:
+        secret = config.credential_prefix + _credential(config)
+        if config.credential_placement == UpstreamConfig.Placement.HEADER:
+            headers[config.credential_name] = secret
+        else:
+            params[config.credential_name] = secret
+
+    # Connect to the checked address; Host and TLS SNI still name the host, so virtual hosts and certificates work.
+    literal = f"[{address}]" if ":" in address else address
+    url = f"{base.scheme}://{literal}:{port}{base.path.rstrip('/')}{path}"
+    headers["Host"] = host if base.port is None else f"{host}:{base.port}"
+    extensions = {"sni_hostname": host} if base.scheme == "https" else {}
+    timeout = httpx.Timeout(
+        connect=config.connect_timeout_ms / 1000,
+        read=config.read_timeout_ms / 1000,
+        write=config.read_timeout_ms / 1000,
+        pool=config.connect_timeout_ms / 1000,
+    )
+    log = logger.bind(request_id=request_id, service=service.slug, endpoint=endpoint.name, host=host)
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            request = client.build_request(
+                endpoint.upstream_method,
+                url,
+                params=params,
+                headers=headers,
+                json=remaining if sends_body else None,
+                extensions=extensions,
+            )
+            response = client.send(request, stream=True)
+            try:
+                raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES)
+            finally:
+                response.close()
+    except httpx.TimeoutException as exc:
+        log.warning("Upstream call timed out", error=type(exc).__name__)
+        raise GatewayTimeout(
+            f"The upstream API of {service.slug} timed out ({type(exc).__name__}). "
+            "The call was not charged; try again later."
+        ) from None
+    except httpx.HTTPError as exc:
+        log.warning("Upstream call failed", error=type(exc).__name__)
+        raise BadGateway(
+            f"The upstream API of {service.slug} could not be reached ({type(exc).__name__}). "
+            "The call was not charged; try again later."
+        ) from None
+
+    if not 200 <= response.status_code < 300:
+        log.warning("Upstream returned an error", upstream_status=response.status_code)
+        raise BadGateway(
+            f"The upstream API of {service.slug} returned HTTP {response.status_code}. The call was not charged."
+        )
+    try:
+        result = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant) if raw.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        log.warning("Upstream returned invalid JSON", size=len(raw))
+        raise BadGateway(
+            f"The upstream API of {service.slug} returned invalid JSON. The call was not charged."
+        ) from None
+    if not isinstance(result, dict):
+        raise BadGateway(
+            f"The upstream API of {service.slug} returned a JSON {type(result).__name__}, not an object."
+        )
+    return result
