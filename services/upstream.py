@@ -35,6 +35,10 @@ logger = structlog.get_logger(__name__)
 USER_AGENT = "M3O-Gateway/1"
 READ_CHUNK_BYTES = 64 * 1024
 
+# One pooled client per process: connections to an upstream are reused across
+# calls. Timeouts are set per request from the service's settings.
+_client = httpx.Client(follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=50))
+
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
@@ -160,20 +164,20 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
     )
     log = logger.bind(request_id=request_id, service=service.slug, endpoint=endpoint.name, host=host)
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            request = client.build_request(
-                endpoint.upstream_method,
-                url,
-                params=params,
-                headers=headers,
-                json=remaining if sends_body else None,
-                extensions=extensions,
-            )
-            response = client.send(request, stream=True)
-            try:
-                raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES)
-            finally:
-                response.close()
+        request = _client.build_request(
+            endpoint.upstream_method,
+            url,
+            params=params,
+            headers=headers,
+            json=remaining if sends_body else None,
+            extensions=extensions,
+            timeout=timeout,
+        )
+        response = _client.send(request, stream=True)
+        try:
+            raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES)
+        finally:
+            response.close()
     except httpx.TimeoutException as exc:
         log.warning("Upstream call timed out", error=type(exc).__name__)
         raise GatewayTimeout(

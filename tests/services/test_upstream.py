@@ -85,6 +85,9 @@ def add_service(operator: Client, url: str, *, endpoints: list[dict[str, Any]] |
         {"name": "List", "price_units": "100", "upstream_path": "/list"},
         {"name": "Big", "price_units": "100", "upstream_path": "/big"},
         {"name": "Redirect", "price_units": "100", "upstream_path": "/redirect"},
+        {"name": "Huge", "price_units": "100", "upstream_path": "/huge"},
+        {"name": "Gzip", "price_units": "100", "upstream_path": "/gzip"},
+        {"name": "Bomb", "price_units": "100", "upstream_path": "/bomb"},
     ]
     data = {
         "slug": "words",
@@ -194,6 +197,37 @@ def test_upstream_failure_is_envelope_and_not_charged(
     assert owner.balance == before
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.USAGE).exists()
     assert UsageEvent.objects.get().cost_units == 0
+
+
+@pytest.mark.parametrize("endpoint", ["Huge", "Bomb"])
+def test_response_over_cap_is_502_at_default_limit(words: Service, owner: Persona, endpoint: str) -> None:
+    before = owner.balance
+    body = assert_envelope(owner.call("words", endpoint, {}), 502, "v1.upstream_error")
+    assert "over the limit" in body["detail"]
+    assert owner.balance == before
+
+
+def test_gzip_response_reaches_caller_intact(words: Service, owner: Persona) -> None:
+    response = owner.call("words", "Gzip", {})
+    assert response.status_code == 200
+    assert response.json() == {"word": "zipped", "length": 6}
+    assert int(response["Content-Length"]) == len(response.content)
+    assert "Content-Encoding" not in response
+
+
+def test_client_headers_are_not_forwarded(words: Service, upstream: FakeUpstream, owner: Persona) -> None:
+    response = owner.call(
+        "words",
+        "Lookup",
+        {"word": "x"},
+        headers={"Connection": "X-Secret", "X-Secret": "1", "Cookie": "session=abc", "X-Forwarded-For": "10.0.0.1"},
+    )
+    assert response.status_code == 200
+    seen = upstream.requests[-1].headers
+    assert "x-secret" not in seen
+    assert "cookie" not in seen
+    assert "x-forwarded-for" not in seen
+    assert "authorization" not in seen
 
 
 def test_unreachable_upstream_is_502(operator: Client, owner: Persona, settings: Any) -> None:

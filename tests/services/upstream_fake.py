@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -42,6 +43,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _reply_gzip(self, payload: bytes) -> None:
+        compressed = gzip.compress(payload)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(compressed)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(compressed)
+
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -66,6 +77,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b"[1, 2, 3]")
         elif path == "/api/big":
             self._reply(200, b'{"data": "' + b"x" * 200_000 + b'"}')
+        elif path == "/api/huge":
+            # 20 MB of JSON with no Content-Length, so only counting the bytes can catch it.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b'{"data": "')
+            for _ in range(20):
+                self.wfile.write(b"x" * 1_000_000)
+            self.wfile.write(b'"}')
+        elif path == "/api/gzip":
+            self._reply_gzip(json.dumps({"word": "zipped", "length": 6}).encode())
+        elif path == "/api/bomb":
+            # About 30 KB on the wire that expands to 30 MB.
+            self._reply_gzip(b'{"data": "' + b"0" * 30_000_000 + b'"}')
         elif path == "/api/redirect":
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
