@@ -15,6 +15,7 @@ from accounts.keys import VISIBLE_PREFIX_LENGTH, generate_key, hash_key
 from accounts.models import Account, ApiKey, AuditEvent, Membership, User
 from accounts.signals import account_closed, account_created
 from accounts.tasks import api_key_created_notify
+from m3o_web.tasks import enqueue
 
 logger = structlog.get_logger(__name__)
 
@@ -85,7 +86,8 @@ def _insert_key(
         expires_at=expires_at,
         rotated_from=rotated_from,
     )
-    transaction.on_commit(lambda: api_key_created_notify.delay(key.pk))
+    # A broker outage loses only this notice; the key itself is created.
+    transaction.on_commit(lambda: enqueue(api_key_created_notify, key.pk))
     return key, secret
 
 

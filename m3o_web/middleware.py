@@ -1,8 +1,9 @@
-"""Middleware wrappers that step aside for the /v1 API gateway.
+"""Project middleware.
 
-The gateway authenticates each request with an API key, so loading a session,
-checking a CSRF token, resolving request.user or reading flash messages would
-only cost time on the hot path. These subclasses pass /v1 requests straight on.
+The ApiBypass* wrappers step aside for the /v1 API gateway: it authenticates
+each request with an API key, so loading a session, checking a CSRF token,
+resolving request.user or reading flash messages would only cost time on the
+hot path. ComponentFailureMiddleware turns outages into 503 pages.
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import redis
+import structlog
 from allauth.usersessions.middleware import UserSessionsMiddleware
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.template.loader import render_to_string
+
+from m3o_web.errors import ServiceUnavailable, error_response
+
+logger = structlog.get_logger(__name__)
+
 
 def is_api_request(request: HttpRequest) -> bool:
     """True for /v1 and everything under it, in any case and with extra leading slashes."""
@@ -36,7 +46,15 @@ class _ApiBypass:
 
 
 class ApiBypassSessionMiddleware(_ApiBypass, SessionMiddleware):
-    pass
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError, AttributeError):
+            # The session could not be loaded or saved because its store is
+            # down; the response (a 503 page by then) goes out without it.
+            if response.status_code != 503:
+                raise
+            return response
 
 
 class ApiBypassCsrfViewMiddleware(_ApiBypass, CsrfViewMiddleware):
@@ -57,3 +75,40 @@ class ApiBypassMessageMiddleware(_ApiBypass, MessageMiddleware):
 
 class ApiBypassUserSessionsMiddleware(_ApiBypass, UserSessionsMiddleware):
     pass
+
+
+class ComponentFailureMiddleware:
+    """Answer 503 when the database or Redis is unreachable, instead of a 500 with a traceback.
+
+    The gateway handles these failures itself; this covers the web pages,
+    which need both (sessions in the database, sign-in rate limits in Redis).
+    Failures inside other middleware reach handler500, which answers the same.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_component_failure(exception):
+            return None
+        logger.error("Request failed: component unavailable", path=request.path, error=str(exception))
+        return component_unavailable(request)
+
+
+def is_component_failure(exception: BaseException | None) -> bool:
+    return isinstance(exception, OperationalError | InterfaceError | redis.ConnectionError | redis.TimeoutError)
+
+
+def component_unavailable(request: HttpRequest) -> HttpResponse:
+    """A 503 for an outage: the envelope on /v1, a plain page elsewhere (it needs no database or session)."""
+    if is_api_request(request):
+        return error_response(
+            ServiceUnavailable("A platform component is unavailable. Retry shortly.", headers={"Retry-After": "5"})
+        )
+    # Rendered without the request, because context processors would read the session and user.
+    response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "5"
+    return response

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "m3o_web.middleware.ComponentFailureMiddleware",
     "m3o_web.middleware.ApiBypassSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "m3o_web.middleware.ApiBypassCsrfViewMiddleware",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from m3o_web.errors import InternalError, NotFound, error_response
-from m3o_web.middleware import is_api_request
+from m3o_web.middleware import component_unavailable, is_api_request, is_component_failure
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,6 +34,9 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its except block, so the exception is at hand.
+    if is_component_failure(sys.exc_info()[1]):
+        return component_unavailable(request)
     if is_api_request(request):
         return error_response(InternalError("The platform failed to handle this request. Try again shortly."))
     return defaults.server_error(request)
