@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import Hold, LedgerEntry, UsageDaily, UsageEvent, Wallet
+from billing.models import FreeUsage, Hold, LedgerEntry, UsageDaily, UsageEvent, Wallet
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,4 +52,11 @@ class UsageEventAdmin(ReadOnlyAdmin):
 class UsageDailyAdmin(ReadOnlyAdmin):
     list_display = ["day", "account", "service", "endpoint", "calls", "errors", "cost_units"]
     list_filter = ["service", "day"]
+    search_fields = ["account__name"]
+
+
+@admin.register(FreeUsage)
+class FreeUsageAdmin(ReadOnlyAdmin):
+    list_display = ["month", "account", "scope", "used"]
+    list_filter = ["month", "scope"]
     search_fields = ["account__name"]

@@ -128,3 +128,25 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.service}/{self.endpoint}: {self.calls}"
+
+
+class FreeUsage(models.Model):
+    """Free calls an account used in one calendar month (UTC), per counter.
+
+    ``scope`` is "allowance" for the account's monthly free allowance, or
+    "endpoint:<id>" for an endpoint's monthly free quota.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="First day of the month.")
+    scope = models.CharField(max_length=40)
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "free usage"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month", "scope"], name="billing_free_usage_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.month:%Y-%m}: {self.used}"

@@ -276,6 +276,10 @@ M3O_MAX_JSON_DEPTH = env.integer("M3O_MAX_JSON_DEPTH", 64, minimum=2)
 # A hold (reserved price of a call in flight) older than this is released by
 # billing.tasks.holds_release_expired. It must exceed the longest call.
 M3O_HOLD_TTL_SECONDS = env.integer("M3O_HOLD_TTL_SECONDS", 600, minimum=60)
+# Default plan: free calls per account per month to free (price 0) endpoints,
+# and what each such call costs after that, in units.
+M3O_FREE_CALLS_PER_MONTH = env.integer("M3O_FREE_CALLS_PER_MONTH", 10_000, minimum=0)
+M3O_UNITS_PAST_ALLOWANCE = env.integer("M3O_UNITS_PAST_ALLOWANCE", 1, minimum=0)
 # Default plan: calls per key and per account in each fixed window.
 M3O_RATE_LIMIT_PER_KEY = env.integer("M3O_RATE_LIMIT_PER_KEY", 600, minimum=1)
 M3O_RATE_LIMIT_PER_ACCOUNT = env.integer("M3O_RATE_LIMIT_PER_ACCOUNT", 1200, minimum=1)

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import KeyState, key_cache
 from billing.metering import CallRecord, InsufficientCredit, get_meter
+from billing.quotas import FreeCall, call_cost, free_call_return
 from catalog.models import Endpoint, Service
 from catalog.selectors import endpoint_for_call
 from m3o_web.errors import (
@@ -109,6 +110,7 @@ class _Call:
         self.rate_decision: Decision | None = None
         self.idempotency_key: str | None = None
         self.handler_ran = False
+        self.free_call: FreeCall | None = None
 
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
         endpoint = self.endpoint = self._route(service_slug, endpoint_name)
@@ -128,7 +130,14 @@ class _Call:
         if replay is not None:
             return replay
 
-        self._reserve(endpoint.price_units)
+        cost = call_cost(
+            account_id=self.key.account_id,
+            endpoint_id=endpoint.pk,
+            price_units=endpoint.price_units,
+            free_quota=endpoint.free_quota,
+        )
+        self.free_call = cost.free_call
+        self._reserve(cost.units)
         result = self._dispatch(endpoint, body)
 
         # allow_nan=False: a handler's NaN would otherwise go out as invalid JSON and be charged.
@@ -289,6 +298,8 @@ class _Call:
             status_code=status_code,
             latency_ms=int((time.perf_counter() - self.started) * 1000),
         )
+        if self.free_call is not None and not 200 <= status_code < 300:
+            free_call_return(self.free_call)
         settlement = get_meter().settle(record=record, price_units=self.price_units if self.reserved else 0)
         response["X-M3O-Cost"] = str(settlement.charged_units)
         response["X-M3O-Balance"] = str(settlement.balance_units)
