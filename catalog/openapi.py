@@ -24,7 +24,10 @@ ERROR_RESPONSES = {
     "403": ("The account is suspended or the key may not call this service.", "v1.key_scope"),
     "404": ("No such service or endpoint.", "v1.not_found"),
     "413": ("The request body is over the size limit.", "v1.payload_too_large"),
+    "422": ("The Idempotency-Key was used with a different request.", "v1.idempotency_mismatch"),
+    "429": ("Rate limit reached; Retry-After says when to try again.", "v1.rate_limited"),
     "500": ("The platform failed; the call was not charged.", "v1.internal"),
+    "503": ("A platform component is unavailable; not charged. Retry after Retry-After seconds.", "v1.database_unavailable"),
 }
 UPSTREAM_ERROR_RESPONSES = {
     "502": ("The upstream API failed or returned an invalid response; not charged.", "v1.upstream_error"),
