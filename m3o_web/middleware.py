@@ -8,6 +8,7 @@ hot path. ComponentFailureMiddleware turns outages into 503 pages.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,6 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.template.loader import render_to_string
 
 from m3o_web.errors import ServiceUnavailable, error_response
@@ -55,14 +55,6 @@ class ApiBypassSessionMiddleware(_ApiBypass, SessionMiddleware):
             if response.status_code != 503:
                 raise
             return response
-
-
-class ApiBypassCsrfViewMiddleware(_ApiBypass, CsrfViewMiddleware):
-    def process_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse | None:
-        # process_view is called by the handler, not by __call__.
-        if is_api_request(request):
-            return None
-        return super().process_view(request, *args, **kwargs)
 
 
 class ApiBypassAuthenticationMiddleware(_ApiBypass, AuthenticationMiddleware):
@@ -112,3 +104,22 @@ def component_unavailable(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = "5"
     return response
+
+
+class RequestIdLogMiddleware:
+    """Give each request an id, bind it to every log line written while handling it, and return it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        if "X-Request-Id" not in response:
+            response["X-Request-Id"] = request_id
+        return response

@@ -14,12 +14,33 @@ from pathlib import Path
 import dj_database_url
 import structlog
 
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
 from m3o_web import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("M3O_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env.boolean("DEBUG", False)
+# Production mode: every setting without a safe default must be given, and
+# cookies, HSTS and redirects assume HTTPS.
+PRODUCTION = env.boolean("M3O_PRODUCTION", False)
+if PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when M3O_PRODUCTION is on.")
+    _missing = [
+        name
+        for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "M3O_SITE_URL")
+        if not env.is_set(name)
+    ]
+    if not (env.is_set("CELERY_BROKER_URL") or env.is_set("REDIS_URL")):
+        _missing.append("CELERY_BROKER_URL or REDIS_URL")
+    if _missing:
+        raise ImproperlyConfigured(
+            f"M3O_PRODUCTION is on but these settings are missing: {', '.join(_missing)}. "
+            "Set them in the environment (or as NAME_FILE pointing at a file)."
+        )
 
 # Without DEBUG the key must come from the environment. With DEBUG a random
 # key per process keeps the repository free of secrets; scripts/run stores one
@@ -53,17 +74,20 @@ INSTALLED_APPS = [
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which
-# authenticates with API keys and needs no session, CSRF token or messages.
+# authenticates with API keys and needs no session or messages. The gateway
+# view is csrf_exempt, so CsrfViewMiddleware passes it at once.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "m3o_web.middleware.RequestIdLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "m3o_web.middleware.ComponentFailureMiddleware",
     "m3o_web.middleware.ApiBypassSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "m3o_web.middleware.ApiBypassCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "m3o_web.middleware.ApiBypassAuthenticationMiddleware",
     "m3o_web.middleware.ApiBypassMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "m3o_web.middleware.ApiBypassUserSessionsMiddleware",
@@ -261,6 +285,41 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Security headers -------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.boolean("M3O_SECURE_COOKIES", PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.boolean("M3O_SSL_REDIRECT", PRODUCTION)
+# Health checks are plain HTTP from inside the cluster or host.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.integer("M3O_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+# Turn these off if a subdomain of the site's domain is served without HTTPS.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("M3O_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env.boolean("M3O_HSTS_PRELOAD", PRODUCTION)
+if env.boolean("M3O_BEHIND_TLS_PROXY", PRODUCTION):
+    # The reverse proxy terminates TLS and says so in this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Stripe.js and its frames come from Stripe (or localstripe in development).
+_stripe_api_base = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")
+_STRIPE_JS_ORIGIN = env.string(
+    "STRIPE_JS_ORIGIN", "https://js.stripe.com" if "stripe.com" in _stripe_api_base else _stripe_api_base
+)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, _STRIPE_JS_ORIGIN],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF, _STRIPE_JS_ORIGIN],
+    "frame-src": [_STRIPE_JS_ORIGIN],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -310,7 +369,7 @@ STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY", "sk_test_localstripe")
 
 # --- Logging --------------------------------------------------------------
 
-LOG_FORMAT = env.string("LOG_FORMAT", "console")
+LOG_FORMAT = env.choice("LOG_FORMAT", "json" if PRODUCTION else "console", ("console", "json"))
 LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
 _shared_processors = [
     structlog.contextvars.merge_contextvars,

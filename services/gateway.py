@@ -57,7 +57,8 @@ def format_usd(units: int) -> str:
 
 @csrf_exempt
 def gateway(request: HttpRequest, service: str, endpoint: str) -> HttpResponse:
-    request_id = uuid.uuid4().hex
+    # RequestIdLogMiddleware gave the request its id and bound it to the logs.
+    request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
     started = time.perf_counter()
     call = _Call(request=request, request_id=request_id, started=started)
     try:
