@@ -26,8 +26,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset-password", action="store_true", help="Set the password of an existing operator too."
         )
+        parser.add_argument(
+            "--if-configured",
+            action="store_true",
+            help="Do nothing (and succeed) when M3O_OPERATOR_EMAIL is not set, for deployment jobs.",
+        )
 
-    def handle(self, *args: Any, reset_password: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, reset_password: bool = False, if_configured: bool = False, **options: Any) -> None:
+        if if_configured and not env.is_set("M3O_OPERATOR_EMAIL"):
+            self.stdout.write("M3O_OPERATOR_EMAIL is not set; no operator created.")
+            return
         try:
             email = normalize_email(env.string("M3O_OPERATOR_EMAIL"))
             password = env.string("M3O_OPERATOR_PASSWORD")
