@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import structlog
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from billing.models import Hold, Wallet
+from m3o_web.metrics import ROLLUP_FINISHED_CACHE_KEY
 from billing.services import hold_release, usage_rollup_day, wallet_reconcile
 
 logger = structlog.get_logger(__name__)
@@ -23,6 +26,7 @@ def usage_rollup_daily(days_back: int = 1) -> int:
     for offset in range(days_back, -1, -1):
         written += usage_rollup_day(day=today - dt.timedelta(days=offset))
     logger.info("Usage rolled up", days=days_back + 1, rows=written)
+    cache.set(ROLLUP_FINISHED_CACHE_KEY, time.time(), timeout=None)
     return written
 
 

@@ -8,7 +8,7 @@ from accounts import views as account_views
 from billing import views as billing_views
 from catalog import api as catalog_api
 from catalog import views as catalog_views
-from m3o_web import health, views
+from m3o_web import health, metrics, views
 from services.gateway import gateway
 
 handler404 = "m3o_web.views.handler404"
@@ -22,6 +22,7 @@ urlpatterns = [
     re_path(r"^v1(?:/.*)?$", views.api_not_found),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", views.home, name="home"),
     path("dashboard/", billing_views.dashboard, name="dashboard"),
     path("billing/", billing_views.billing, name="billing"),

@@ -24,6 +24,7 @@ from billing.metering import CallRecord, InsufficientCredit, get_meter
 from billing.quotas import FreeCall, call_cost, free_call_return
 from catalog.models import Endpoint, Service
 from catalog.selectors import endpoint_for_call
+from m3o_web.metrics import record_call
 from m3o_web.errors import (
     ApiError,
     Forbidden,
@@ -272,7 +273,14 @@ class _Call:
         return response
 
     def log(self, response: HttpResponse) -> None:
-        """Write the call's one log line: ids and figures, never the key, the body or a credential."""
+        """Write the call's one log line and metrics: ids and figures, never the key, the body or a credential."""
+        record_call(
+            service=self.endpoint.service.slug if self.endpoint else "",
+            endpoint=self.endpoint.name if self.endpoint else "",
+            status=response.status_code,
+            seconds=time.perf_counter() - self.started,
+            units=int(response.get("X-M3O-Cost", 0)),
+        )
         logger.info(
             "Gateway call",
             request_id=self.request_id,

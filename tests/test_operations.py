@@ -107,3 +107,35 @@ def test_createoperator_rejects_missing_or_weak_settings(monkeypatch) -> None:
     monkeypatch.setenv("M3O_OPERATOR_PASSWORD", "short")
     with pytest.raises(CommandError, match="12 characters"):
         call_command("createoperator")
+
+
+def metric_value(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_need_their_token(settings) -> None:
+    settings.M3O_METRICS_TOKEN = ""
+    assert Client().get("/metrics").status_code == 404
+    settings.M3O_METRICS_TOKEN = "scrape-token-123"
+    assert Client().get("/metrics").status_code == 401
+    assert Client().get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_metrics_count_a_call(owner, settings) -> None:
+    settings.M3O_METRICS_TOKEN = "scrape-token-123"
+    scrape = lambda: Client().get("/metrics", headers={"Authorization": "Bearer scrape-token-123"}).content.decode()  # noqa: E731
+    before = scrape()
+
+    response = owner.call()
+
+    after = scrape()
+    name = 'm3o_gateway_calls_total{endpoint="Call",service="helloworld",status="2xx"}'
+    assert metric_value(after, name.split("{")[0]) - metric_value(before, name.split("{")[0]) == 1
+    units = int(response["X-M3O-Cost"])
+    assert metric_value(after, "m3o_units_charged_total") - metric_value(before, "m3o_units_charged_total") == units
+    assert "m3o_gateway_call_duration_seconds_bucket" in after
+    assert "m3o_celery_queue_length" in after
