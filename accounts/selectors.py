@@ -12,7 +12,7 @@ SESSION_ACCOUNT_KEY = "m3o_account_id"
 
 
 def membership_for_request(request: HttpRequest) -> Membership | None:
-    """The signed-in user's membership in the account the session has selected.
+    """Return the signed-in user's membership in the account the session has selected.
 
     Falls back to the user's personal account, then to any account they belong to.
     """

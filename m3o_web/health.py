@@ -19,7 +19,7 @@ CHECK_TIMEOUT_SECONDS = 2
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report that the process runs and answers; checks nothing else, so a restart cannot fix its result."""
+    """Report that the process is running. It checks no dependency, so restarting the process is the right fix when it fails."""
     return JsonResponse({"status": "ok"})
 
 

@@ -70,7 +70,7 @@ class ApiBypassUserSessionsMiddleware(_ApiBypass, UserSessionsMiddleware):
 
 
 class ComponentFailureMiddleware:
-    """Answer 503 when the database or Redis is unreachable, instead of a 500 with a traceback.
+    """Return 503 when the database or Redis is unreachable, instead of a 500 with a traceback.
 
     The gateway handles these failures itself; this covers the web pages,
     which need both (sessions in the database, sign-in rate limits in Redis).
@@ -95,7 +95,7 @@ def is_component_failure(exception: BaseException | None) -> bool:
 
 
 def component_unavailable(request: HttpRequest) -> HttpResponse:
-    """A 503 for an outage: the envelope on /v1, a plain page elsewhere (it needs no database or session)."""
+    """Build the 503 for an outage: the envelope on /v1, a plain page elsewhere that needs no database or session."""
     if is_api_request(request):
         return error_response(
             ServiceUnavailable("A platform component is unavailable. Retry shortly.", headers={"Retry-After": "5"})

@@ -300,7 +300,7 @@ SECURE_HSTS_SECONDS = env.integer("M3O_HSTS_SECONDS", 31_536_000 if PRODUCTION e
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("M3O_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env.boolean("M3O_HSTS_PRELOAD", PRODUCTION)
 if env.boolean("M3O_BEHIND_TLS_PROXY", PRODUCTION):
-    # The reverse proxy terminates TLS and says so in this header.
+    # The reverse proxy terminates TLS and sets this header to tell Django.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Stripe.js and its frames come from Stripe (or localstripe in development).
 _stripe_api_base = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")

@@ -2,8 +2,8 @@
 
 The first call with a key claims it by inserting a row (unique per account
 and key), runs, and stores its response. Repeats within ``TTL`` get that
-response and are not charged; a repeat with a different request gets 422; a
-repeat that arrives while the first still runs waits for it. Responses are
+response and are not charged. A repeat with a different request gets 422,
+and a repeat that arrives while the first still runs waits for it. Responses are
 stored only when the call reached its handler and did not fail with a 5xx,
 so a call refused before running (402, 429, 400) or failing in the platform
 can be retried with the same key.

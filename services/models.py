@@ -1,4 +1,4 @@
-"""What the gateway stores: responses to calls sent with an Idempotency-Key."""
+"""Gateway storage: responses to calls sent with an Idempotency-Key."""
 
 from __future__ import annotations
 

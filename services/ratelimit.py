@@ -68,7 +68,7 @@ class Decision:
 
 
 def default_limits() -> Limits:
-    """The default plan's limits, until accounts have plans of their own."""
+    """Return the default plan's limits, which apply until accounts have plans of their own."""
     return Limits(
         key_limit=settings.M3O_RATE_LIMIT_PER_KEY,
         account_limit=settings.M3O_RATE_LIMIT_PER_ACCOUNT,

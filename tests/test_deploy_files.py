@@ -84,7 +84,7 @@ def test_probe_paths_resolve() -> None:
         resolve(path)
 
 
-def test_settings_named_in_deploy_files_are_read_by_the_code() -> None:
+def test_deploy_settings_are_read_by_code() -> None:
     names = set()
     for doc in documents():
         if doc.get("kind") == "ConfigMap":

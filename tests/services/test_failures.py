@@ -1,4 +1,4 @@
-"""What the gateway and pages do when Redis, PostgreSQL or the broker stops answering."""
+"""Gateway and page behaviour when Redis, PostgreSQL or the broker is unreachable."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def test_every_response_carries_rate_limit_headers(owner: Persona, tight_limits:
     assert response["RateLimit-Remaining"] == "1"
 
 
-def test_key_over_its_limit_gets_429_and_is_not_charged(owner: Persona, tight_limits: None) -> None:
+def test_key_over_limit_gets_429(owner: Persona, tight_limits: None) -> None:
     for _ in range(3):
         assert owner.call().status_code == 200
     before = owner.balance
