@@ -363,6 +363,9 @@ M3O_UPSTREAM_ALLOW_PRIVATE = env.boolean("M3O_UPSTREAM_ALLOW_PRIVATE", False)
 # An upstream response larger than this is a 502, so one upstream cannot fill the gateway's memory.
 M3O_UPSTREAM_MAX_RESPONSE_BYTES = env.integer("M3O_UPSTREAM_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, minimum=1024)
 
+# Routes /v1/bench/echo, the baseline of bench/gateway.py. Never in production.
+M3O_BENCH_BASELINE = env.boolean("M3O_BENCH_BASELINE", False)
+
 # Bearer token for /metrics; metrics are off while it is unset.
 M3O_METRICS_TOKEN = env.string("M3O_METRICS_TOKEN", "")
 

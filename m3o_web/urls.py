@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -43,3 +44,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.M3O_BENCH_BASELINE:
+    from m3o_web import bench
+
+    # Under /v1/ so that the same middleware steps aside as for the gateway.
+    urlpatterns.insert(0, path("v1/bench/echo", bench.echo))

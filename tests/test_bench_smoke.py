@@ -1,0 +1,32 @@
+"""A tiny run of each benchmark, so the scripts cannot rot. Figures are not checked here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from tests.processes import ROOT
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk: apt-get install wrk")
+def test_gateway_benchmark_runs() -> None:
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/m3o_bench_smoke"
+    result = subprocess.run(
+        [sys.executable, "bench/gateway.py", "--rounds", "1", "--seconds", "1", "--connections", "4"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": os.environ["REDIS_URL"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ratio (gateway / baseline" in result.stdout
+    assert "reconciles True" in result.stdout
