@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -57,11 +59,20 @@ def categories_listed() -> QuerySet[Category]:
     return Category.objects.filter(services__status__in=CALLABLE_STATUSES).distinct()
 
 
+# Slugs that can exist. Anything else (a NUL, a very long string) is not
+# found without a query, since PostgreSQL rejects NUL in text.
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+
+
 def category_by_slug(slug: str) -> Category | None:
+    if not SLUG.fullmatch(slug):
+        return None
     return Category.objects.filter(slug=slug).first()
 
 
 def service_listed(slug: str) -> Service | None:
+    if not SLUG.fullmatch(slug):
+        return None
     return services_listed().filter(slug=slug.lower()).first()
 
 

@@ -97,7 +97,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
     token = settings.M3O_METRICS_TOKEN
     if not token:
         return JsonResponse({"detail": "Metrics are off. Set M3O_METRICS_TOKEN to turn them on."}, status=404)
-    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    scheme, _, sent = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        sent = ""
+    sent = sent.strip()
     if not hmac.compare_digest(sent.encode(), token.encode()):
         return JsonResponse({"detail": "Send the metrics token as 'Authorization: Bearer <token>'."}, status=401)
     return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -245,6 +245,7 @@ class _Call:
     def _dispatch(self, endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         assert self.key is not None
         if endpoint.service.backend == Service.Backend.UPSTREAM:
+            self.handler_ran = True
             return upstream_call(endpoint=endpoint, body=body, request_id=self.request_id)
         service = registry.get(endpoint.service.slug)
         builtin_endpoint = service.endpoint(endpoint.name) if service else None

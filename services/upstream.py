@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -84,6 +85,13 @@ def _fill_path(template: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]
                 error_id="v1.invalid_request",
                 fields={name: "This field is required."},
             )
+        if str(value) in {".", ".."}:
+            # A dot segment would move the request outside the operator's path.
+            raise BadRequest(
+                f"The field {name} cannot be '.' or '..'.",
+                error_id="v1.invalid_request",
+                fields={name: "Must not be '.' or '..'."},
+            )
         return quote(str(value), safe="")
 
     return PLACEHOLDER.sub(substitute, template), remaining
@@ -108,7 +116,8 @@ def _credential(config: UpstreamConfig) -> str:
         ) from None
 
 
-def _read_capped(response: httpx.Response, limit: int) -> bytes:
+def _read_capped(response: httpx.Response, limit: int, deadline: float) -> bytes:
+    """Read the body, stopping at ``limit`` bytes or at the call's ``deadline`` (monotonic seconds)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BadGateway(f"The upstream response is {declared} bytes, over the limit of {limit} bytes.")
@@ -118,6 +127,9 @@ def _read_capped(response: httpx.Response, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise BadGateway(f"The upstream response is over the limit of {limit} bytes.")
+        if time.monotonic() > deadline:
+            # The read timeout applies to each read; a trickling upstream is stopped here.
+            raise httpx.ReadTimeout("the upstream response took longer than the call's time limit")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -173,9 +185,10 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
             extensions=extensions,
             timeout=timeout,
         )
+        deadline = time.monotonic() + settings.M3O_UPSTREAM_MAX_CALL_SECONDS
         response = _client.send(request, stream=True)
         try:
-            raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES)
+            raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES, deadline)
         finally:
             response.close()
     except httpx.TimeoutException as exc:
@@ -198,7 +211,7 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
         )
     try:
         result = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         log.warning("Upstream returned invalid JSON", size=len(raw))
         raise BadGateway(
             f"The upstream API of {service.slug} returned invalid JSON. The call was not charged."

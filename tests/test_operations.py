@@ -123,6 +123,7 @@ def test_metrics_need_their_token(settings) -> None:
     settings.M3O_METRICS_TOKEN = "scrape-token-123"
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert Client().get("/metrics", headers={"Authorization": "bearer scrape-token-123"}).status_code == 200
 
 
 def test_metrics_count_a_call(owner, settings) -> None:

@@ -83,3 +83,10 @@ def test_api_needs_no_key_and_rejects_writes() -> None:
 
     assert response.status_code == 405
     assert response.json()["id"] == "catalog.method_not_allowed"
+
+
+@pytest.mark.parametrize("slug", ["%00", "a%00b", "x" * 300])
+def test_unknown_slug_shapes_are_json_404(slug: str) -> None:
+    response = Client().get(f"/api/catalog/services/{slug}/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")

@@ -52,3 +52,9 @@ def test_invalid_request_is_400_and_free(owner: Persona, body: dict, error_id: s
     assert response.status_code == 400
     assert response.json()["id"] == error_id
     assert owner.balance == before
+
+
+def test_float_length_is_accepted_as_integer(owner: Persona) -> None:
+    response = generate(owner, length=16.0)
+    assert response.status_code == 200
+    assert len(response.json()["password"]) == 16

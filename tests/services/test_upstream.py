@@ -88,6 +88,8 @@ def add_service(operator: Client, url: str, *, endpoints: list[dict[str, Any]] |
         {"name": "Huge", "price_units": "100", "upstream_path": "/huge"},
         {"name": "Gzip", "price_units": "100", "upstream_path": "/gzip"},
         {"name": "Bomb", "price_units": "100", "upstream_path": "/bomb"},
+        {"name": "Deep", "price_units": "100", "upstream_path": "/deep"},
+        {"name": "Trickle", "price_units": "100", "upstream_path": "/trickle"},
     ]
     data = {
         "slug": "words",
@@ -147,6 +149,21 @@ def test_credential_in_query_parameter(operator: Client, upstream: FakeUpstream,
     assert owner.call("words", "Lookup", {"word": "a"}).status_code == 200
     assert upstream.requests[-1].query["api_key"] == [CREDENTIAL]
     assert "x-api-key" not in upstream.requests[-1].headers
+
+
+def test_credential_and_fields_stay_out_of_logs(
+    operator: Client, upstream: FakeUpstream, owner: Persona, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    add_service(operator, upstream.url, credential_placement="query", credential_name="api_key")
+    caplog.set_level(logging.DEBUG)
+
+    assert owner.call("words", "Lookup", {"word": "private-word-77"}).status_code == 200
+
+    logged = "\n".join(record.getMessage() + str(record.args) for record in caplog.records)
+    assert CREDENTIAL not in logged
+    assert "private-word-77" not in logged
 
 
 def test_credential_is_encrypted_and_never_shown(words: Service, operator: Client) -> None:
@@ -228,6 +245,39 @@ def test_client_headers_are_not_forwarded(words: Service, upstream: FakeUpstream
     assert "cookie" not in seen
     assert "x-forwarded-for" not in seen
     assert "authorization" not in seen
+
+
+def test_deeply_nested_upstream_json_is_502(words: Service, owner: Persona) -> None:
+    before = owner.balance
+    assert_envelope(owner.call("words", "Deep", {}), 502, "v1.upstream_error")
+    assert owner.balance == before
+
+
+def test_trickling_upstream_stops_at_call_limit(words: Service, owner: Persona, settings: Any) -> None:
+    settings.M3O_UPSTREAM_MAX_CALL_SECONDS = 2
+    before = owner.balance
+    assert_envelope(owner.call("words", "Trickle", {}), 504, "v1.upstream_timeout")
+    assert owner.balance == before
+
+
+@pytest.mark.parametrize("word", [".", ".."])
+def test_dot_segments_cannot_leave_the_path(words: Service, upstream: FakeUpstream, owner: Persona, word: str) -> None:
+    Endpoint.objects.filter(service__slug="words", name="Lookup").update(request_schema={})
+    seen_before = len(upstream.requests)
+    body = assert_envelope(owner.call("words", "Lookup", {"word": word}), 400, "v1.invalid_request")
+    assert "word" in body["fields"]
+    assert len(upstream.requests) == seen_before
+
+
+def test_idempotency_key_replays_upstream_call(words: Service, upstream: FakeUpstream, owner: Persona) -> None:
+    before = owner.balance
+    headers = {"Idempotency-Key": "upstream-1"}
+    first = owner.call("words", "Echo", {"text": "once"}, headers=headers)
+    second = owner.call("words", "Echo", {"text": "once"}, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert second["Idempotent-Replayed"] == "true"
+    assert owner.balance == before - 300
+    assert sum(1 for seen in upstream.requests if seen.path == "/api/echo") == 1
 
 
 def test_unreachable_upstream_is_502(operator: Client, owner: Persona, settings: Any) -> None:

@@ -92,6 +92,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/api/bomb":
             # About 30 KB on the wire that expands to 30 MB.
             self._reply_gzip(b'{"data": "' + b"0" * 30_000_000 + b'"}')
+        elif path == "/api/deep":
+            self._reply(200, b'{"a":' * 200_000 + b"1" + b"}" * 200_000)
+        elif path == "/api/trickle":
+            # One byte every 0.3 s: each read is quick, the whole body is slow.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for char in b'{"data": "' + b"x" * 20 + b'"}':
+                self.wfile.write(bytes([char]))
+                self.wfile.flush()
+                time.sleep(0.3)
         elif path == "/api/redirect":
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")

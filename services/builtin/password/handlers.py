@@ -16,7 +16,8 @@ CHARACTER_SETS = {
 
 def generate(context: CallContext) -> dict[str, Any]:
     """Generate a password with at least one character of every chosen set, from the OS's CSPRNG."""
-    length = context.body.get("length", 16)
+    # JSON Schema counts 16.0 as an integer, so convert before using it as a count.
+    length = int(context.body.get("length", 16))
     chosen = [CHARACTER_SETS[name] for name in CHARACTER_SETS if context.body.get(name, True)]
     if not chosen:
         raise BadRequest(
