@@ -10,6 +10,7 @@ from billing import views as billing_views
 from catalog import api as catalog_api
 from catalog import views as catalog_views
 from m3o_web import health, metrics, views
+from services import playground
 from services.gateway import gateway
 
 handler404 = "m3o_web.views.handler404"
@@ -33,6 +34,9 @@ urlpatterns = [
     path("settings/", account_views.settings_home, name="settings"),
     path("settings/activity/", account_views.activity, name="activity"),
     path("settings/delete/", account_views.account_delete, name="account_delete"),
+    path("playground/", playground.playground, name="playground"),
+    path("playground/<str:service>/<str:endpoint>", playground.playground, name="playground_endpoint"),
+    path("playground/<str:service>/<str:endpoint>/run", playground.playground_run, name="playground_run"),
     path("explore/", catalog_views.explore, name="explore"),
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
     path("explore/<slug:slug>/openapi.json", catalog_views.service_openapi, name="service_openapi"),

@@ -58,10 +58,21 @@ def format_usd(units: int) -> str:
 
 @csrf_exempt
 def gateway(request: HttpRequest, service: str, endpoint: str) -> HttpResponse:
+    return execute_call(request, service, endpoint)
+
+
+def execute_call(
+    request: HttpRequest, service: str, endpoint: str, *, caller: KeyState | None = None, source: str = "api"
+) -> HttpResponse:
+    """Run one call through the whole pipeline and return its response.
+
+    ``caller`` replaces the API key for callers authenticated another way
+    (the playground passes the signed-in account); every other step is the same.
+    """
     # RequestIdLogMiddleware gave the request its id and bound it to the logs.
     request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
     started = time.perf_counter()
-    call = _Call(request=request, request_id=request_id, started=started)
+    call = _Call(request=request, request_id=request_id, started=started, caller=caller, source=source)
     try:
         response = call.run(service, endpoint)
     except ApiError as error:
@@ -100,8 +111,12 @@ def gateway(request: HttpRequest, service: str, endpoint: str) -> HttpResponse:
 class _Call:
     """One gateway call's state between steps, so errors can still be settled."""
 
-    def __init__(self, *, request: HttpRequest, request_id: str, started: float) -> None:
+    def __init__(
+        self, *, request: HttpRequest, request_id: str, started: float, caller: KeyState | None, source: str
+    ) -> None:
         self.request = request
+        self.caller = caller
+        self.source = source
         self.request_id = request_id
         self.started = started
         self.key: KeyState | None = None
@@ -121,7 +136,7 @@ class _Call:
                 f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
                 headers={"Allow": "POST"},
             )
-        self.key = self._authenticate()
+        self.key = self.caller or self._authenticate()
         self._authorize(self.key, endpoint)
         self._rate_limit(self.key)
 
@@ -302,11 +317,13 @@ class _Call:
         record = CallRecord(
             request_id=self.request_id,
             account_id=self.key.account_id,
-            api_key_id=self.key.key_id,
+            # Callers without a key (the playground) carry a negative stand-in id.
+            api_key_id=self.key.key_id if self.key.key_id > 0 else None,
             service=self.endpoint.service.slug if self.endpoint else "",
             endpoint=self.endpoint.name if self.endpoint else "",
             status_code=status_code,
             latency_ms=int((time.perf_counter() - self.started) * 1000),
+            source=self.source,
         )
         if self.free_call is not None and not 200 <= status_code < 300:
             free_call_return(self.free_call)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, User
 
 
 class IdempotencyRecord(models.Model):
@@ -29,3 +29,23 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.request_id})"
+
+
+class PlaygroundRun(models.Model):
+    """A call a user ran in the playground, kept so they can run it again (the last 50 per user)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    service = models.CharField(max_length=64)
+    endpoint = models.CharField(max_length=64)
+    request_body = models.TextField()
+    status_code = models.PositiveSmallIntegerField()
+    request_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="services_playground_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.endpoint} {self.status_code}"

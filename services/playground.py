@@ -1,0 +1,132 @@
+"""The in-browser playground: pick an endpoint, edit a request, run it as the signed-in account.
+
+A run goes through the gateway's own pipeline (execute_call) with the
+current account standing in for an API key: scopes, rate limits,
+validation, pricing and charging all apply, and the usage event is marked
+as coming from the playground.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.authentication import KeyState
+from accounts.decorators import with_membership
+from accounts.models import Account, Membership
+from accounts.services import user_has_verified_email
+from billing.models import UsageEvent
+from catalog.reference import snippets
+from catalog.selectors import endpoint_for_call, services_listed
+from m3o_web.errors import Forbidden, error_response
+from services.gateway import ENDPOINT_NAME, SERVICE_NAME, execute_call
+from services.models import PlaygroundRun
+
+HISTORY_LENGTH = 50
+MAX_SHARED_REQUEST_CHARS = 4_000
+
+
+def _caller(membership: Membership) -> KeyState:
+    account = membership.account
+    return KeyState(
+        # A negative stand-in id gives each user's playground runs their own rate-limit counter.
+        key_id=-membership.user_id,
+        account_id=account.pk,
+        prefix="playground",
+        scopes=frozenset({"*"}),
+        expires_at=None,
+        revoked_at=None,
+        account_active=account.status == Account.Status.ACTIVE,
+        account_status_message=account.status_message,
+    )
+
+
+def _initial_request(request: HttpRequest, examples: list[Any]) -> str:
+    """The request shown in the editor: a shared one from ?request=, else the first example, else {}."""
+    shared = request.GET.get("request", "")
+    if shared and len(shared) <= MAX_SHARED_REQUEST_CHARS:
+        try:
+            parsed = json.loads(shared)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return json.dumps(parsed, indent=2)
+    for example in examples:
+        if isinstance(example, dict) and isinstance(example.get("request"), dict):
+            return json.dumps(example["request"], indent=2)
+    return "{}"
+
+
+@require_GET
+@with_membership
+def playground(request: HttpRequest, membership: Membership, service: str = "", endpoint: str = "") -> HttpResponse:
+    services = list(services_listed())
+    if not services:
+        raise Http404("No services are published yet.")
+    if not service:
+        first = services[0]
+        service, endpoint = first.slug, first.endpoints.all()[0].name
+    selected = None
+    if SERVICE_NAME.fullmatch(service) and ENDPOINT_NAME.fullmatch(endpoint):
+        selected = endpoint_for_call(service_slug=service, endpoint_name=endpoint)
+    if selected is None:
+        raise Http404(f"No endpoint {service[:64]}/{endpoint[:64]}.")
+
+    initial = _initial_request(request, selected.examples)
+    try:
+        snippet_request = json.loads(initial)
+    except ValueError:
+        snippet_request = {}
+    history = PlaygroundRun.objects.filter(user=request.user)[:HISTORY_LENGTH]
+    context = {
+        "services": services,
+        "selected": selected,
+        "initial_request": initial,
+        "request_schema": json.dumps(selected.request_schema, indent=2),
+        "snippets": snippets(
+            base_url=settings.SITE_URL, service=selected.service.slug, endpoint=selected.name, request=snippet_request
+        ),
+        "history": history,
+        "can_run": membership.can_manage_keys and user_has_verified_email(request.user),  # type: ignore[arg-type]
+    }
+    return render(request, "services/playground.html", context)
+
+
+@require_POST
+@with_membership
+def playground_run(request: HttpRequest, membership: Membership, service: str, endpoint: str) -> HttpResponse:
+    if not membership.can_manage_keys:
+        return error_response(
+            Forbidden("Your role in this account cannot make calls. Ask an owner or admin.", error_id="v1.role")
+        )
+    if not user_has_verified_email(request.user):  # type: ignore[arg-type]
+        return error_response(
+            Forbidden("Verify your email address before making calls.", error_id="v1.email_unverified")
+        )
+
+    response = execute_call(request, service, endpoint, caller=_caller(membership), source=UsageEvent.Source.PLAYGROUND)
+
+    _remember(membership, service, endpoint, request.body, response)
+    return response
+
+
+def _remember(membership: Membership, service: str, endpoint: str, body: bytes, response: HttpResponse) -> None:
+    """Keep the run in the user's history if it reached an endpoint, dropping runs past the last 50."""
+    if response.status_code == 404 or len(body) > MAX_SHARED_REQUEST_CHARS:
+        return
+    PlaygroundRun.objects.create(
+        user=membership.user,
+        account=membership.account,
+        service=service.lower()[:64],
+        endpoint=endpoint[:64],
+        request_body=body.decode("utf-8", errors="replace"),
+        status_code=response.status_code,
+        request_id=response.get("X-Request-Id", ""),
+    )
+    stale = PlaygroundRun.objects.filter(user=membership.user).values_list("id", flat=True)[HISTORY_LENGTH:]
+    PlaygroundRun.objects.filter(id__in=list(stale)).delete()

@@ -1,0 +1,100 @@
+"""The playground: runs through the gateway pipeline as the signed-in account."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.models import Membership
+from billing.models import UsageEvent
+from services.models import PlaygroundRun
+from tests.conftest import Persona
+
+RUN = "/playground/helloworld/Call/run"
+
+
+def run(persona: Persona, body: object, path: str = RUN):
+    return persona.client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_page_prefills_example_price_and_snippets(owner: Persona) -> None:
+    page = owner.client.get("/playground/helloworld/Call").content.decode()
+    assert "&quot;name&quot;: &quot;Alice&quot;" in page
+    assert "1000 units" in page
+    assert "M3O_API_KEY" in page
+    assert 'data-run-url="/playground/helloworld/Call/run"' in page
+
+
+def test_share_link_prefills_request(owner: Persona) -> None:
+    page = owner.client.get("/playground/helloworld/Call", {"request": '{"name": "Shared"}'}).content.decode()
+    assert "Shared" in page
+    bad = owner.client.get("/playground/helloworld/Call", {"request": "[not json"}).content.decode()
+    assert "Alice" in bad
+
+
+def test_run_is_charged_and_recorded_as_playground(owner: Persona) -> None:
+    before = owner.balance
+
+    response = run(owner, {"name": "Play"})
+
+    assert response.status_code == 200
+    assert response.json() == {"message": "Hello Play"}
+    assert owner.balance == before - int(response["X-M3O-Cost"])
+    event = UsageEvent.objects.get()
+    assert event.source == UsageEvent.Source.PLAYGROUND
+    assert event.api_key_id is None
+    assert PlaygroundRun.objects.get().status_code == 200
+
+
+def test_run_uses_the_same_validation_and_envelope(owner: Persona) -> None:
+    before = owner.balance
+    response = run(owner, {})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"name": "This field is required."}
+    assert owner.balance == before
+
+
+def test_run_is_rate_limited_like_keys(owner: Persona, settings) -> None:
+    settings.M3O_RATE_LIMIT_PER_KEY = 1
+    assert run(owner, {"name": "A"}).status_code == 200
+    assert run(owner, {"name": "A"}).status_code == 429
+
+
+def test_run_without_credit_is_402(owner: Persona) -> None:
+    owner.set_balance(0)
+    assert run(owner, {"name": "A"}).json()["id"] == "v1.insufficient_credit"
+
+
+def test_billing_role_cannot_run(owner: Persona) -> None:
+    Membership.objects.filter(user=owner.user).update(role=Membership.Role.BILLING)
+    response = run(owner, {"name": "A"})
+    assert response.status_code == 403
+    assert response.json()["id"] == "v1.role"
+    assert not UsageEvent.objects.exists()
+
+
+def test_run_needs_sign_in_and_csrf(owner: Persona) -> None:
+    anonymous = Client().post(RUN, data="{}", content_type="application/json")
+    assert anonymous.status_code == 302
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(owner.user)
+    assert strict.post(RUN, data='{"name": "A"}', content_type="application/json").status_code == 403
+    assert not UsageEvent.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/playground/nosuch/Call", "/playground/helloworld/Nope", "/playground/hello%00/Call"])
+def test_unknown_endpoint_page_is_404(owner: Persona, path: str) -> None:
+    assert owner.client.get(path).status_code == 404
+
+
+def test_history_keeps_last_fifty(owner: Persona, settings) -> None:
+    settings.M3O_RATE_LIMIT_PER_KEY = 1000
+    for index in range(52):
+        run(owner, {"name": f"n{index}"})
+    runs = PlaygroundRun.objects.filter(user=owner.user)
+    assert runs.count() == 50
+    assert json.loads(runs.first().request_body) == {"name": "n51"}
+    page = owner.client.get("/playground/helloworld/Call").content.decode()
+    assert "n51" in page
