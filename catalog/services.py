@@ -268,3 +268,23 @@ def upstream_credential_set(*, config: UpstreamConfig, credential: str) -> None:
     config.credential_last4 = credential[-4:] if len(credential) >= 12 else ""
     config.save(update_fields=["credential_encrypted", "credential_last4"])
     logger.info("Upstream credential changed", service_id=config.service_id, removed=not credential)
+
+
+class ExampleRejected(Exception):
+    """Raised when an example does not match its endpoint's schemas. Its message lists the problems."""
+
+
+def endpoint_example_add(*, endpoint: Endpoint, title: str, request: Any, response: Any) -> None:
+    """Append an example (as saved from the playground by an operator); code sync keeps it from then on."""
+    title = title.strip()[:200] or f"Example {len(endpoint.examples) + 1}"
+    examples = [*endpoint.examples, {"title": title, "request": request, "response": response}]
+    problems = examples_problems(
+        examples, request_schema=endpoint.request_schema, response_schema=endpoint.response_schema
+    )
+    if problems:
+        raise ExampleRejected("; ".join(problems))
+    with transaction.atomic():
+        endpoint.examples = examples
+        endpoint.save(update_fields=["examples"])
+        operator_fields_record(instance=endpoint, changed=["examples"])
+    logger.info("Example added from the playground", endpoint_id=endpoint.pk, title=title)

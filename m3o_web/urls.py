@@ -37,6 +37,11 @@ urlpatterns = [
     path("playground/", playground.playground, name="playground"),
     path("playground/<str:service>/<str:endpoint>", playground.playground, name="playground_endpoint"),
     path("playground/<str:service>/<str:endpoint>/run", playground.playground_run, name="playground_run"),
+    path(
+        "playground/<str:service>/<str:endpoint>/save-example",
+        playground.playground_save_example,
+        name="playground_save_example",
+    ),
     path("explore/", catalog_views.explore, name="explore"),
     path("explore/<slug:slug>/", catalog_views.service_detail, name="service_detail"),
     path("explore/<slug:slug>/openapi.json", catalog_views.service_openapi, name="service_openapi"),

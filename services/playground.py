@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,8 +22,9 @@ from accounts.models import Account, Membership
 from accounts.services import user_has_verified_email
 from billing.models import UsageEvent
 from catalog.reference import snippets
+from catalog.services import ExampleRejected, endpoint_example_add
 from catalog.selectors import endpoint_for_call, services_listed
-from m3o_web.errors import Forbidden, error_response
+from m3o_web.errors import BadRequest, Forbidden, NotFound, error_response
 from services.gateway import ENDPOINT_NAME, SERVICE_NAME, execute_call
 from services.models import PlaygroundRun
 
@@ -92,6 +93,8 @@ def playground(request: HttpRequest, membership: Membership, service: str = "", 
             base_url=settings.SITE_URL, service=selected.service.slug, endpoint=selected.name, request=snippet_request
         ),
         "history": history,
+        "can_save_example": request.user.is_staff,
+        "request_schema_json": selected.request_schema,
         "can_run": membership.can_manage_keys and user_has_verified_email(request.user),  # type: ignore[arg-type]
     }
     return render(request, "services/playground.html", context)
@@ -130,3 +133,31 @@ def _remember(membership: Membership, service: str, endpoint: str, body: bytes, 
     )
     stale = PlaygroundRun.objects.filter(user=membership.user).values_list("id", flat=True)[HISTORY_LENGTH:]
     PlaygroundRun.objects.filter(id__in=list(stale)).delete()
+
+
+@require_POST
+@with_membership
+def playground_save_example(request: HttpRequest, membership: Membership, service: str, endpoint: str) -> HttpResponse:
+    """Add the request and response of a run to the endpoint's catalog examples (operators only)."""
+    if not request.user.is_staff:
+        return error_response(Forbidden("Only operators can save examples.", error_id="v1.operator_only"))
+    selected = None
+    if SERVICE_NAME.fullmatch(service) and ENDPOINT_NAME.fullmatch(endpoint):
+        selected = endpoint_for_call(service_slug=service, endpoint_name=endpoint)
+    if selected is None:
+        return error_response(NotFound(f"No endpoint {service[:64]}/{endpoint[:64]}."))
+    try:
+        payload = json.loads(request.body)
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+        endpoint_example_add(
+            endpoint=selected,
+            title=str(payload.get("title", "")),
+            request=payload.get("request"),
+            response=payload.get("response"),
+        )
+    except (ValueError, RecursionError):
+        return error_response(BadRequest('Send {"title", "request", "response"} as a JSON object.'))
+    except ExampleRejected as exc:
+        return error_response(BadRequest(f"The example does not match the endpoint's schemas: {exc}"))
+    return JsonResponse({"saved": True, "examples": len(selected.examples)})

@@ -38,7 +38,12 @@ document.addEventListener("DOMContentLoaded", () => {
       });
       const text = await response.text();
       let pretty = text;
-      try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch (error) { /* not JSON: show as is */ }
+      try {
+        lastBody = JSON.parse(text);
+        pretty = JSON.stringify(lastBody, null, 2);
+      } catch (error) {
+        lastBody = null;  // not JSON: show it as it came
+      }
       document.getElementById("result").hidden = false;
       const status = document.getElementById("result-status");
       status.textContent = response.status + " " + response.statusText;
@@ -54,6 +59,82 @@ document.addEventListener("DOMContentLoaded", () => {
       run.disabled = false;
     }
   });
+
+  // Form view: one input per top-level property of the request schema, kept in step with the JSON.
+  const schemaNode = document.getElementById("request-schema");
+  const schema = schemaNode ? JSON.parse(schemaNode.textContent) : {};
+  const form = document.getElementById("request-form");
+  const properties = (schema && schema.properties) || {};
+  const required = new Set((schema && schema.required) || []);
+
+  function buildForm() {
+    const current = parsedRequest() || {};
+    form.replaceChildren();
+    for (const [name, spec] of Object.entries(properties)) {
+      const label = document.createElement("label");
+      label.textContent = name + (required.has(name) ? " (required)" : "");
+      const input = document.createElement("input");
+      input.name = name;
+      if (spec.type === "boolean") {
+        input.type = "checkbox";
+        input.checked = name in current ? Boolean(current[name]) : Boolean(spec.default);
+      } else {
+        input.type = spec.type === "integer" || spec.type === "number" ? "number" : "text";
+        if (spec.type === "integer") input.step = "1";
+        if (spec.minimum !== undefined) input.min = spec.minimum;
+        if (spec.maximum !== undefined) input.max = spec.maximum;
+        if (spec.maxLength !== undefined) input.maxLength = spec.maxLength;
+        input.value = name in current ? String(current[name]) : "";
+      }
+      if (spec.description) input.title = spec.description;
+      input.addEventListener("input", syncFromForm);
+      const hint = document.createElement("div");
+      hint.className = "muted small";
+      hint.textContent = [spec.type, spec.description].filter(Boolean).join(": ");
+      form.append(label, input, hint);
+    }
+    if (!Object.keys(properties).length) form.textContent = "This endpoint takes no fields; edit the JSON instead.";
+  }
+
+  function syncFromForm() {
+    const value = parsedRequest() || {};
+    for (const input of form.querySelectorAll("input")) {
+      const spec = properties[input.name] || {};
+      if (input.type === "checkbox") value[input.name] = input.checked;
+      else if (input.value === "") delete value[input.name];
+      else if (input.type === "number") value[input.name] = Number(input.value);
+      else value[input.name] = input.value;
+    }
+    editor.value = JSON.stringify(value, null, 2);
+  }
+
+  document.getElementById("show-form").addEventListener("click", () => {
+    if (parsedRequest() === null) return;
+    buildForm();
+    form.hidden = false;
+  });
+  document.getElementById("show-json").addEventListener("click", () => { form.hidden = true; });
+
+  let lastBody = null;
+  const save = document.getElementById("save-example");
+  if (save) {
+    save.addEventListener("click", async () => {
+      const status = document.getElementById("save-example-status");
+      const saveRoot = save.closest(".save-example");
+      const response = await fetch(saveRoot.dataset.saveUrl, {
+        method: "POST",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken},
+        body: JSON.stringify({
+          title: document.getElementById("example-title").value,
+          request: parsedRequest(),
+          response: lastBody,
+        }),
+        credentials: "same-origin",
+      });
+      const answer = await response.json();
+      status.textContent = response.ok ? "Saved to the catalog." : answer.detail;
+    });
+  }
 
   const share = document.getElementById("share");
   if (share) {

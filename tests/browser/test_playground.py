@@ -21,7 +21,9 @@ def test_run_a_call_from_the_playground(page, live_server) -> None:
 
     page.get_by_role("link", name="Playground").click()
     page.get_by_role("link", name="helloworld/Call").click()
-    page.fill("#request-body", '{"name": "Browser"}')
+    page.get_by_role("tab", name="Form").click()
+    page.fill("#request-form input[name=name]", "Browser")
+    assert '"name": "Browser"' in page.locator("#request-body").input_value()
     page.get_by_role("button", name="Run").click()
 
     page.locator("#result:not([hidden])").wait_for()

@@ -98,3 +98,41 @@ def test_history_keeps_last_fifty(owner: Persona, settings) -> None:
     assert json.loads(runs.first().request_body) == {"name": "n51"}
     page = owner.client.get("/playground/helloworld/Call").content.decode()
     assert "n51" in page
+
+
+def test_operator_saves_run_as_example(owner: Persona) -> None:
+    from catalog.models import Endpoint
+
+    owner.user.is_staff = True
+    owner.user.save()
+    payload = {"title": "Greet Bob", "request": {"name": "Bob"}, "response": {"message": "Hello Bob"}}
+
+    response = owner.client.post(
+        "/playground/helloworld/Call/save-example", data=json.dumps(payload), content_type="application/json"
+    )
+
+    assert response.status_code == 200
+    endpoint = Endpoint.objects.get(service__slug="helloworld", name="Call")
+    assert endpoint.examples[-1] == payload
+    assert "examples" in endpoint.operator_fields
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"title": "Bad", "request": {"name": 5}, "response": {}}, [1, 2], "not json"],
+)
+def test_invalid_example_is_400(owner: Persona, payload: object) -> None:
+    owner.user.is_staff = True
+    owner.user.save()
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    response = owner.client.post("/playground/helloworld/Call/save-example", data=data, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_non_operator_cannot_save_example(owner: Persona) -> None:
+    response = owner.client.post(
+        "/playground/helloworld/Call/save-example",
+        data=json.dumps({"title": "x", "request": {"name": "A"}, "response": {"message": "Hello A"}}),
+        content_type="application/json",
+    )
+    assert response.status_code == 403
