@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.authentication import KeyState
 from accounts.decorators import with_membership
 from accounts.models import Account, Membership
+from accounts.selectors import membership_for_request
 from accounts.services import user_has_verified_email
 from billing.models import UsageEvent
 from catalog.reference import snippets
@@ -64,8 +65,9 @@ def _initial_request(request: HttpRequest, examples: list[Any]) -> str:
 
 
 @require_GET
-@with_membership
-def playground(request: HttpRequest, membership: Membership, service: str = "", endpoint: str = "") -> HttpResponse:
+def playground(request: HttpRequest, service: str = "", endpoint: str = "") -> HttpResponse:
+    """Show the playground. Signed-out visitors can read and edit requests; running needs an account."""
+    membership = membership_for_request(request) if request.user.is_authenticated else None
     services = list(services_listed())
     if not services:
         raise Http404("No services are published yet.")
@@ -83,7 +85,7 @@ def playground(request: HttpRequest, membership: Membership, service: str = "", 
         snippet_request = json.loads(initial)
     except ValueError:
         snippet_request = {}
-    history = PlaygroundRun.objects.filter(user=request.user)[:HISTORY_LENGTH]
+    history = PlaygroundRun.objects.filter(user=request.user)[:HISTORY_LENGTH] if membership else []
     context = {
         "services": services,
         "selected": selected,
@@ -93,9 +95,12 @@ def playground(request: HttpRequest, membership: Membership, service: str = "", 
             base_url=settings.SITE_URL, service=selected.service.slug, endpoint=selected.name, request=snippet_request
         ),
         "history": history,
-        "can_save_example": request.user.is_staff,
+        "can_save_example": membership is not None and request.user.is_staff,
+        "signed_in": membership is not None,
         "request_schema_json": selected.request_schema,
-        "can_run": membership.can_manage_keys and user_has_verified_email(request.user),  # type: ignore[arg-type]
+        "can_run": membership is not None
+        and membership.can_manage_keys
+        and user_has_verified_email(request.user),  # type: ignore[arg-type]
     }
     return render(request, "services/playground.html", context)
 

@@ -2,8 +2,8 @@
 // and shows the response. The server does all checking and charging.
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("playground");
-  const run = document.getElementById("run");
-  if (!root || !run) return;
+  if (!root) return;
+  const run = document.getElementById("run") || document.createElement("button");
   const editor = document.getElementById("request-body");
   const problem = document.getElementById("request-error");
   const csrf = document.querySelector("body").getAttribute("hx-headers");
@@ -24,10 +24,18 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  document.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && document.getElementById("run")) {
+      event.preventDefault();
+      run.click();
+    }
+  });
+
   run.addEventListener("click", async () => {
     const body = parsedRequest();
     if (body === null) return;
     run.disabled = true;
+    document.getElementById("result").hidden = true;  // no stale answer while this one runs
     const started = performance.now();
     try {
       const response = await fetch(root.dataset.runUrl, {

@@ -136,3 +136,21 @@ def test_non_operator_cannot_save_example(owner: Persona) -> None:
         content_type="application/json",
     )
     assert response.status_code == 403
+
+
+def test_signed_out_visitor_can_read_and_is_asked_to_sign_up(db: None) -> None:
+    page = Client().get("/playground/helloworld/Call")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Sign up to run this call" in body
+    assert 'id="run"' not in body
+    assert "M3O_API_KEY" in body
+
+
+def test_playground_and_api_calls_record_the_same_usage(owner: Persona) -> None:
+    owner.call(body={"name": "Same"})
+    run(owner, {"name": "Same"})
+    api_event, playground_event = UsageEvent.objects.order_by("id")
+    compared = ["account_id", "service", "endpoint", "status_code", "cost_units"]
+    assert [getattr(api_event, name) for name in compared] == [getattr(playground_event, name) for name in compared]
+    assert (api_event.source, playground_event.source) == ("api", "playground")
