@@ -1,0 +1,59 @@
+"""One-time codes kept in Django's cache, keyed by account and a SHA-256 of the caller's id.
+
+NOTE: without REDIS_URL the cache is in-process memory, so a code made by
+one server process cannot be validated by another. Set REDIS_URL when
+serving from more than one process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from django.core.cache import cache
+
+from services.kit import CallContext
+
+# Wrong guesses allowed per code. The attempt after them discards the code, even if it is correct.
+MAX_ATTEMPTS = 5
+
+
+def _keys(account_id: int, user_id: str) -> tuple[str, str]:
+    digest = hashlib.sha256(user_id.encode()).hexdigest()
+    prefix = f"otp:{account_id}:{digest}"
+    return f"{prefix}:code", f"{prefix}:attempts"
+
+
+def generate(context: CallContext) -> dict[str, Any]:
+    size = context.body.get("size", 6)
+    expiry = context.body.get("expiry", 60)
+    code_key, attempts_key = _keys(context.account_id, context.body["id"])
+
+    code = "".join(secrets.choice("0123456789") for _ in range(size))
+    # A new code replaces the previous one for this id and resets its attempt count.
+    cache.set(code_key, code, timeout=expiry)
+    cache.set(attempts_key, 0, timeout=expiry)
+    return {"code": code}
+
+
+def validate(context: CallContext) -> dict[str, Any]:
+    code_key, attempts_key = _keys(context.account_id, context.body["id"])
+    try:
+        # incr is atomic in Redis, so parallel guesses cannot share one attempt.
+        attempts = cache.incr(attempts_key)
+    except ValueError:
+        return {"success": False}
+    if attempts > MAX_ATTEMPTS:
+        cache.delete_many([code_key, attempts_key])
+        return {"success": False}
+
+    expected = cache.get(code_key)
+    if expected is None or not hmac.compare_digest(expected, context.body["code"]):
+        return {"success": False}
+    # delete returns False if a parallel request already used the code, so each code succeeds once.
+    if not cache.delete(code_key):
+        return {"success": False}
+    cache.delete(attempts_key)
+    return {"success": True}
