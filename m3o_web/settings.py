@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "catalog",
     "billing",
     "services",
+    "services.builtin.cache",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which

@@ -1,0 +1,78 @@
+"""One account's stored data is out of reach of every other account, in every data service.
+
+Each case stores data as the owner, then the outsider calls every endpoint with the owner's
+keys, ids and names. Reads find nothing, writes touch only the outsider's own rows, and the
+owner's data reads back unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import Persona
+
+
+@dataclass(frozen=True)
+class Step:
+    endpoint: str
+    body: dict[str, Any]
+    status: int = 200
+    # Top-level fields the response must contain, when given.
+    expected: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IsolationCase:
+    service: str
+    setup: list[Step]
+    attacks: list[Step]
+    checks: list[Step]
+
+    def __str__(self) -> str:
+        return self.service
+
+
+CASES = [
+    IsolationCase(
+        service="cache",
+        setup=[Step("Set", {"key": "k", "value": "owner"}), Step("Set", {"key": "n", "value": "5"})],
+        attacks=[
+            Step("Get", {"key": "k"}, 404, {"id": "cache.get"}),
+            Step("Delete", {"key": "k"}, 404, {"id": "cache.delete"}),
+            Step("ListKeys", {}, 200, {"keys": []}),
+            Step("Increment", {"key": "n"}, 200, {"value": 1}),
+            Step("Decrement", {"key": "n", "value": 3}, 200, {"value": -2}),
+            Step("Set", {"key": "k", "value": "outsider"}),
+            Step("Get", {"key": "k"}, 200, {"value": "outsider"}),
+        ],
+        checks=[
+            Step("Get", {"key": "k"}, 200, {"value": "owner"}),
+            Step("Get", {"key": "n"}, 200, {"value": "5"}),
+            Step("ListKeys", {}, 200, {"keys": ["k", "n"]}),
+        ],
+    ),
+]
+
+
+def run(persona: Persona, service: str, step: Step) -> dict[str, Any]:
+    response = persona.call(service, step.endpoint, body=step.body)
+    assert response.status_code == step.status, (step, response.content)
+    body = response.json()
+    for name, value in step.expected.items():
+        assert body.get(name) == value, (step, body)
+    return body
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_other_account_finds_and_changes_nothing(owner: Persona, outsider: Persona, case: IsolationCase) -> None:
+    for step in case.setup:
+        run(owner, case.service, step)
+
+    for step in case.attacks:
+        run(outsider, case.service, step)
+
+    for step in case.checks:
+        run(owner, case.service, step)
