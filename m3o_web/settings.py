@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "billing",
     "services",
     "services.builtin.cache",
+    "services.builtin.db",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.builtin.cache import handlers
+from services.builtin.schemas import request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 KEY = {"type": "string", "minLength": 1, "maxLength": 512, "description": "The key; any characters."}
 
 
-def _request(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
-
-
-def _response(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(properties)}
-
-
-COUNTER_REQUEST = _request(
+COUNTER_REQUEST = request_object(
     {
         "key": KEY,
         "value": {
@@ -31,7 +22,7 @@ COUNTER_REQUEST = _request(
     },
     ["key"],
 )
-COUNTER_RESPONSE = _response({"key": {"type": "string"}, "value": {"type": "integer"}})
+COUNTER_RESPONSE = response_object({"key": {"type": "string"}, "value": {"type": "integer"}})
 
 SERVICE = register(
     BuiltinService(
@@ -50,7 +41,7 @@ SERVICE = register(
                 name="Set",
                 handler=handlers.set_value,
                 description="Store a value under a key, replacing any earlier value.",
-                request_schema=_request(
+                request_schema=request_object(
                     {
                         "key": KEY,
                         "value": {"type": "string", "description": "The value to store."},
@@ -64,7 +55,7 @@ SERVICE = register(
                     },
                     ["key", "value"],
                 ),
-                response_schema=_response({"key": {"type": "string"}, "ttl": {"type": "integer"}}),
+                response_schema=response_object({"key": {"type": "string"}, "ttl": {"type": "integer"}}),
                 price_units=100,
                 examples=[
                     {
@@ -78,8 +69,8 @@ SERVICE = register(
                 name="Get",
                 handler=handlers.get_value,
                 description="Read the value under a key, with the seconds it has left (0: no expiry).",
-                request_schema=_request({"key": KEY}, ["key"]),
-                response_schema=_response(
+                request_schema=request_object({"key": KEY}, ["key"]),
+                response_schema=response_object(
                     {"key": {"type": "string"}, "value": {"type": "string"}, "ttl": {"type": "integer"}}
                 ),
                 price_units=100,
@@ -125,10 +116,10 @@ SERVICE = register(
                 name="ListKeys",
                 handler=handlers.list_keys,
                 description="List the keys that have not expired, sorted, optionally only those with a prefix.",
-                request_schema=_request(
+                request_schema=request_object(
                     {"prefix": {"type": "string", "maxLength": 512, "default": "", "description": "Key prefix."}}, []
                 ),
-                response_schema=_response({"keys": {"type": "array", "items": {"type": "string"}}}),
+                response_schema=response_object({"keys": {"type": "array", "items": {"type": "string"}}}),
                 price_units=100,
                 examples=[{"title": "List every key", "request": {}, "response": {"keys": ["greeting", "views"]}}],
             ),
@@ -136,8 +127,8 @@ SERVICE = register(
                 name="Delete",
                 handler=handlers.delete_value,
                 description="Delete the entry under a key.",
-                request_schema=_request({"key": KEY}, ["key"]),
-                response_schema=_response({"key": {"type": "string"}}),
+                request_schema=request_object({"key": KEY}, ["key"]),
+                response_schema=response_object({"key": {"type": "string"}}),
                 price_units=100,
                 examples=[{"title": "Delete the greeting", "request": {"key": "greeting"}, "response": {"key": "greeting"}}],
             ),

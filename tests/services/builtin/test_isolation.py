@@ -54,6 +54,35 @@ CASES = [
             Step("ListKeys", {}, 200, {"keys": ["k", "n"]}),
         ],
     ),
+    IsolationCase(
+        service="db",
+        setup=[
+            Step("Create", {"table": "users", "id": "1", "record": {"name": "owner"}}),
+            Step("Create", {"table": "it's; DROP TABLE x", "id": "a__b", "record": {"v": 1}}),
+        ],
+        attacks=[
+            Step("Read", {"table": "users", "id": "1"}, 404, {"id": "db.read"}),
+            Step("Read", {"table": "users"}, 200, {"records": []}),
+            Step("Read", {"table": "users", "query": "name == 'owner' or 1 == 1"}, 200, {"records": []}),
+            Step("Read", {"table": "it's; DROP TABLE x", "query": "v == 1"}, 200, {"records": []}),
+            Step("Update", {"table": "users", "id": "1", "record": {"name": "x"}}, 404, {"id": "db.update"}),
+            Step("Delete", {"table": "users", "id": "1"}, 404, {"id": "db.delete"}),
+            Step("Delete", {"table": "it's; DROP TABLE x", "id": "a__b"}, 404, {"id": "db.delete"}),
+            Step("Count", {"table": "users"}, 200, {"count": 0}),
+            Step("ListTables", {}, 200, {"tables": []}),
+            Step("Truncate", {"table": "users"}, 200, {"deleted": 0}),
+            Step("RenameTable", {"from": "users", "to": "mine"}, 404, {"id": "db.renametable"}),
+            Step("DropTable", {"table": "users"}, 404, {"id": "db.droptable"}),
+            Step("Create", {"table": "users", "id": "1", "record": {"name": "outsider"}}),
+            Step("RenameTable", {"from": "users", "to": "it's; DROP TABLE x"}, 200, {"records": 1}),
+            Step("DropTable", {"table": "it's; DROP TABLE x"}, 200, {"deleted": 1}),
+        ],
+        checks=[
+            Step("Read", {"table": "users", "id": "1"}, 200, {"records": [{"id": "1", "name": "owner"}]}),
+            Step("Read", {"table": "it's; DROP TABLE x", "id": "a__b"}, 200, {"records": [{"id": "a__b", "v": 1}]}),
+            Step("ListTables", {}, 200, {"tables": ["it's; DROP TABLE x", "users"]}),
+        ],
+    ),
 ]
 
 
