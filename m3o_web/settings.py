@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "services",
     "services.builtin.cache",
     "services.builtin.db",
+    "services.builtin.notes",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which

@@ -8,6 +8,7 @@ owner's data reads back unchanged afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ class Step:
     status: int = 200
     # Top-level fields the response must contain, when given.
     expected: dict[str, Any] = field(default_factory=dict)
+    # A check on the whole response body, for values inside nested objects.
+    holds: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,21 @@ CASES = [
             Step("ListTables", {}, 200, {"tables": ["it's; DROP TABLE x", "users"]}),
         ],
     ),
+    IsolationCase(
+        service="notes",
+        setup=[Step("Create", {"id": "n", "title": "owner", "text": "secret"})],
+        attacks=[
+            Step("Read", {"id": "n"}, 404, {"id": "notes.read"}),
+            Step("Update", {"id": "n", "text": "changed"}, 404, {"id": "notes.update"}),
+            Step("Delete", {"id": "n"}, 404, {"id": "notes.delete"}),
+            Step("List", {}, 200, {"notes": []}),
+            Step("Create", {"id": "n", "title": "outsider"}),
+        ],
+        checks=[
+            Step("Read", {"id": "n"}, 200, holds=lambda body: body["note"]["text"] == "secret"),
+            Step("List", {}, 200, holds=lambda body: [note["title"] for note in body["notes"]] == ["owner"]),
+        ],
+    ),
 ]
 
 
@@ -92,6 +110,8 @@ def run(persona: Persona, service: str, step: Step) -> dict[str, Any]:
     body = response.json()
     for name, value in step.expected.items():
         assert body.get(name) == value, (step, body)
+    if step.holds is not None:
+        assert step.holds(body), (step, body)
     return body
 
 
