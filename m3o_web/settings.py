@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "services.builtin.cache",
     "services.builtin.db",
     "services.builtin.notes",
+    "services.builtin.secret",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which

@@ -101,6 +101,20 @@ CASES = [
             Step("List", {}, 200, holds=lambda body: [note["title"] for note in body["notes"]] == ["owner"]),
         ],
     ),
+    IsolationCase(
+        service="secret",
+        setup=[Step("Set", {"key": "token", "value": "owner"})],
+        attacks=[
+            Step("Get", {"key": "token"}, 404, {"id": "secret.get"}),
+            Step("Delete", {"key": "token"}, 404, {"id": "secret.delete"}),
+            Step("List", {}, 200, {"keys": []}),
+            Step("Set", {"key": "token", "value": "outsider"}),
+        ],
+        checks=[
+            Step("Get", {"key": "token"}, 200, {"value": "owner"}),
+            Step("List", {}, 200, {"keys": ["token"]}),
+        ],
+    ),
 ]
 
 
