@@ -71,6 +71,10 @@ INSTALLED_APPS = [
     "catalog",
     "billing",
     "services",
+    "services.builtin.cache",
+    "services.builtin.db",
+    "services.builtin.notes",
+    "services.builtin.secret",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which
