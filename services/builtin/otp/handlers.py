@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from services.kit import CallContext
 
@@ -33,7 +34,10 @@ def generate(context: CallContext) -> dict[str, Any]:
 
     code = "".join(secrets.choice("0123456789") for _ in range(size))
     # A new code replaces the previous one for this id and resets its attempt count.
-    cache.set(code_key, code, timeout=expiry)
+    # The expiry time is stored with the code and checked on the platform's
+    # clock; the cache timeout only clears the entry afterwards.
+    expires_at = timezone.now().timestamp() + expiry
+    cache.set(code_key, f"{expires_at}:{code}", timeout=expiry + 1)
     cache.set(attempts_key, 0, timeout=expiry)
     return {"code": code}
 
@@ -49,8 +53,13 @@ def validate(context: CallContext) -> dict[str, Any]:
         cache.delete_many([code_key, attempts_key])
         return {"success": False}
 
-    expected = cache.get(code_key)
-    if expected is None or not hmac.compare_digest(expected, context.body["code"]):
+    stored = cache.get(code_key)
+    if stored is None:
+        return {"success": False}
+    expires_at, _, expected = stored.partition(":")
+    if timezone.now().timestamp() >= float(expires_at):
+        return {"success": False}
+    if not hmac.compare_digest(expected, context.body["code"]):
         return {"success": False}
     # delete returns False if a parallel request already used the code, so each code succeeds once.
     if not cache.delete(code_key):
