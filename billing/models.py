@@ -3,10 +3,11 @@
 All money is in integer units: 1 unit = US$0.000001.
 
 Invariant, checked by ``wallet_reconcile``: for every wallet,
-``balance_units + sum(open holds) == sum(ledger amounts)``. The balance is what
-the account can still spend; a hold is the price of a call in flight, taken
-from the balance when the call starts and either charged (a ledger row) or
-given back when it ends.
+``balance_units - debt_units + sum(open holds) == sum(ledger amounts)``. The
+balance is what the account can still spend. A hold is the price of a call in
+flight, taken from the balance when the call starts and either charged (a
+ledger row) or given back when it ends. Debt is what a refund took beyond the
+balance, and the next credit pays it off first.
 """
 
 from __future__ import annotations
@@ -14,18 +15,24 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import Account, ApiKey
+from accounts.models import Account, ApiKey, User
+
+# Stripe amounts are in cents; 1 cent = 10,000 units.
+UNITS_PER_CENT = 10_000
 
 
 class Wallet(models.Model):
     # Keyed by the account, so the hot path can address a wallet by account id.
     account = models.OneToOneField(Account, on_delete=models.PROTECT, primary_key=True, related_name="wallet")
     balance_units = models.BigIntegerField(default=0)
+    # While above zero, the meter rejects every call with 402 (see DatabaseMeter.reserve).
+    debt_units = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(balance_units__gte=0), name="billing_wallet_balance_non_negative"),
+            models.CheckConstraint(condition=models.Q(debt_units__gte=0), name="billing_wallet_debt_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -39,7 +46,7 @@ class LedgerEntry(models.Model):
         GRANT = "grant"  # promotional credit, e.g. at signup
         TOPUP = "topup"  # money paid in
         USAGE = "usage"  # a charged call (negative)
-        REFUND = "refund"  # money returned to the account
+        REFUND = "refund"  # a top-up paid back to the card (negative)
         ADJUSTMENT = "adjustment"  # an operator's correction, either sign
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
@@ -128,3 +135,117 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.service}/{self.endpoint}: {self.calls}"
+
+
+class BillingProfile(models.Model):
+    """An account's link to Stripe and its payment settings."""
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, primary_key=True, related_name="billing_profile")
+    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Set when a card payment is disputed, so that no further automatic charge hits that card.
+    auto_topup_suspended = models.BooleanField(default=False)
+    auto_topup_suspended_reason = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Billing profile of {self.account}"
+
+
+class SavedCard(models.Model):
+    """A card attached to the account's Stripe customer. Only display details are kept, never the number."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="saved_cards")
+    stripe_payment_method_id = models.CharField(max_length=255, unique=True)
+    brand = models.CharField(max_length=32, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+
+class Payment(models.Model):
+    """A card payment that adds funds to the wallet: one Stripe PaymentIntent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # created here; the PaymentIntent may not exist yet
+        REQUIRES_ACTION = "requires_action"  # waiting for the cardholder's authentication (3-D Secure)
+        SUCCEEDED = "succeeded"  # paid; the wallet was credited
+        FAILED = "failed"  # declined, failed authentication, or canceled
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
+    # Sent to Stripe as the idempotency key, so a retried create makes one PaymentIntent.
+    idempotency_key = models.UUIDField(unique=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refunded_cents__lte=models.F("amount_cents")), name="billing_payment_refund_le_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.receipt_number} ({self.status})"
+
+    @property
+    def receipt_number(self) -> str:
+        return f"M3O-{self.pk:08d}"
+
+    @property
+    def amount_units(self) -> int:
+        return self.amount_cents * UNITS_PER_CENT
+
+    @property
+    def refunded_units(self) -> int:
+        return self.refunded_cents * UNITS_PER_CENT
+
+
+class Dispute(models.Model):
+    """A chargeback opened by the cardholder's bank on one payment."""
+
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="disputes")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    amount_cents = models.PositiveIntegerField()
+    reason = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """A Stripe webhook event that was processed. The unique id makes a redelivery a no-op."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.db.models import Sum
+
 from accounts.models import Account
-from billing.models import LedgerEntry, UsageEvent, Wallet
+from billing.models import LedgerEntry, Payment, SavedCard, UsageEvent, Wallet
 
 
 def wallet_for_account(account: Account) -> Wallet:
@@ -17,3 +19,22 @@ def recent_calls(account: Account, *, limit: int) -> list[UsageEvent]:
 
 def ledger_for_account(account: Account, *, limit: int) -> list[LedgerEntry]:
     return list(LedgerEntry.objects.filter(wallet_id=account.pk).order_by("-created_at", "-id")[:limit])
+
+
+def payments_for_account(account: Account, *, limit: int) -> list[Payment]:
+    return list(Payment.objects.filter(account=account).order_by("-created_at", "-id")[:limit])
+
+
+def saved_cards_for_account(account: Account) -> list[SavedCard]:
+    return list(SavedCard.objects.filter(account=account).order_by("created_at", "id"))
+
+
+def ledger_with_running_balance(account_id: int, *, limit: int) -> list[tuple[LedgerEntry, int]]:
+    """Return the newest ledger entries, each with the ledger sum up to and including it (balance history)."""
+    entries = list(LedgerEntry.objects.filter(wallet_id=account_id).order_by("-created_at", "-id")[:limit])
+    total = LedgerEntry.objects.filter(wallet_id=account_id).aggregate(total=Sum("amount_units"))["total"] or 0
+    history = []
+    for entry in entries:
+        history.append((entry, total))
+        total -= entry.amount_units
+    return history

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 import structlog
+from celery.schedules import crontab
 
 from m3o_web import env
 
@@ -154,7 +155,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "wallets-reconcile": {
         "task": "billing.tasks.wallets_reconcile",
-        "schedule": 3600,
+        # Nightly, after the day's usage is rolled up; it emails operators any mismatch.
+        "schedule": crontab(hour=3, minute=0),
     },
 }
 
@@ -280,6 +282,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(M3O_MAX_BODY_BYTES, 2_621_440)
 # Stripe: localstripe on loopback unless real keys are configured.
 STRIPE_API_BASE = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")
 STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY", "sk_test_localstripe")
+STRIPE_PUBLISHABLE_KEY = env.string("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe")
+# Stripe.js; localstripe serves a test copy that talks to STRIPE_API_BASE.
+STRIPE_JS_URL = env.string("STRIPE_JS_URL", f"{STRIPE_API_BASE.rstrip('/')}/js.stripe.com/v3/")
+# The signing secret of the webhook endpoint (/billing/stripe/webhook/). It has a
+# default only for localstripe on loopback; against real Stripe it is required,
+# because a known secret would let anyone forge payment events.
+_STRIPE_IS_LOCAL = STRIPE_API_BASE.startswith(("http://127.0.0.1:", "http://localhost:"))
+STRIPE_WEBHOOK_SECRET = env.string("STRIPE_WEBHOOK_SECRET", "whsec_localstripe" if _STRIPE_IS_LOCAL else None)
+# A webhook whose signed timestamp is older than this is rejected, against replays.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.integer("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+STRIPE_CURRENCY = "usd"
+# Card top-ups, in US cents.
+M3O_TOPUP_MIN_CENTS = env.integer("M3O_TOPUP_MIN_CENTS", 1_000, minimum=50)
+M3O_TOPUP_MAX_CENTS = env.integer("M3O_TOPUP_MAX_CENTS", 1_000_000, minimum=M3O_TOPUP_MIN_CENTS)
+# Recipients of operator alerts such as the nightly reconcile report. Empty: every active superuser.
+M3O_OPERATOR_EMAILS = env.string_list("M3O_OPERATOR_EMAILS", [])
 
 # --- Logging --------------------------------------------------------------
 

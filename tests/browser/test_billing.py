@@ -1,0 +1,58 @@
+"""A user adds funds with the test card through Stripe Elements (localstripe's Stripe.js)."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing.models import LedgerEntry, Payment, SavedCard
+from tests.factories import UserFactory, personal_account
+from tests.localstripe import TEST_CARD, localstripe_url, stripe_api  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url("**/dashboard/")
+
+
+def test_add_funds_with_test_card(page, live_server, stripe_api: str) -> None:
+    user = UserFactory(email="payer@example.com")
+    account = personal_account(user)
+    sign_in(page, user.email)
+
+    page.goto("/billing/")
+    page.fill("#topup-amount", "25")
+    card = page.locator("#card-element")
+    card.locator("input[placeholder=number]").fill(TEST_CARD)
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("30")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("10001")
+    page.get_by_role("button", name="Add funds").click()
+
+    page.wait_for_url("**/billing/payments/*/")
+    assert page.locator("#receipt-status").inner_text() == "Succeeded"
+    assert page.locator("#receipt-amount").inner_text() == "$25.000000 USD"
+    assert "Visa ending in 4242" in page.locator("#receipt").inner_text()
+
+    page.goto("/billing/")
+    # US$1 signup credit plus the top-up.
+    assert page.locator("#balance").inner_text() == "$26.000000"
+    assert "ending in 4242" in page.locator("#saved-cards").inner_text()
+    payment = Payment.objects.get(account=account)
+    assert page.locator("#payments").get_by_role("link", name=payment.receipt_number).is_visible()
+    assert LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.TOPUP).count() == 1
+    assert SavedCard.objects.filter(account=account).count() == 1
+
+    # The saved card pays again without typing it.
+    page.fill("#topup-amount", "10")
+    page.get_by_role("button", name="Add funds").click()
+    page.wait_for_url("**/billing/payments/*/")
+    page.goto("/billing/")
+    assert page.locator("#balance").inner_text() == "$36.000000"
