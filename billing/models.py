@@ -12,6 +12,9 @@ balance, and the next credit pays it off first.
 
 from __future__ import annotations
 
+import zoneinfo
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -19,6 +22,11 @@ from accounts.models import Account, ApiKey, User
 
 # Stripe amounts are in cents; 1 cent = 10,000 units.
 UNITS_PER_CENT = 10_000
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}: use an IANA name such as UTC or Europe/Berlin.")
 
 
 class Wallet(models.Model):
@@ -142,6 +150,8 @@ class BillingProfile(models.Model):
 
     account = models.OneToOneField(Account, on_delete=models.PROTECT, primary_key=True, related_name="billing_profile")
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # IANA zone name. Invoice months start at midnight on the 1st in this zone.
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     # Set when a card payment is disputed, so that no further automatic charge hits that card.
     auto_topup_suspended = models.BooleanField(default=False)
     auto_topup_suspended_reason = models.CharField(max_length=200, blank=True)
@@ -249,3 +259,58 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class Invoice(models.Model):
+    """A monthly statement of an account's charged calls, issued after the month ends in the account's zone.
+
+    Calls are paid from the prepaid balance as they happen, so the invoice
+    records what was charged; it collects no money.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    # The first day of the invoiced month, in the account's zone.
+    month = models.DateField()
+    number = models.CharField(max_length=32, unique=True)
+    time_zone = models.CharField(max_length=64)
+    # The period covered: [starts_at, ends_at), so a call at exactly midnight on the 1st belongs to the new month.
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    usage_units = models.BigIntegerField(help_text="Exact sum of the usage lines, in units.")
+    total_cents = models.BigIntegerField(help_text="usage_units rounded half up to whole cents, once.")
+    issued_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="billing_invoice_one_per_account_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+    @property
+    def total_units(self) -> int:
+        return self.total_cents * UNITS_PER_CENT
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        USAGE = "usage"  # charged calls of one service endpoint; summed into the total
+        CREDIT = "credit"  # a top-up, grant, refund or adjustment in the month; listed, not in the total
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    service = models.CharField(max_length=64, blank=True)
+    endpoint = models.CharField(max_length=64, blank=True)
+    description = models.CharField(max_length=200)
+    calls = models.BigIntegerField(default=0)
+    amount_units = models.BigIntegerField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["invoice", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount_units}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Sum
 
 from accounts.models import Account
-from billing.models import LedgerEntry, Payment, SavedCard, UsageEvent, Wallet
+from billing.models import BillingProfile, Invoice, LedgerEntry, Payment, SavedCard, UsageEvent, Wallet
 
 
 def wallet_for_account(account: Account) -> Wallet:
@@ -38,3 +38,11 @@ def ledger_with_running_balance(account_id: int, *, limit: int) -> list[tuple[Le
         history.append((entry, total))
         total -= entry.amount_units
     return history
+
+
+def invoices_for_account(account: Account, *, limit: int) -> list[Invoice]:
+    return list(Invoice.objects.filter(account=account).order_by("-month")[:limit])
+
+
+def invoice_time_zone(account: Account) -> str:
+    return BillingProfile.objects.filter(pk=account.pk).values_list("time_zone", flat=True).first() or "UTC"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from billing.models import Hold
 from billing.services import hold_release, usage_rollup_day
+from billing.services.invoices import invoice_email, invoices_issue_due
 from billing.services.operations import reconcile_alert_send, reconcile_all
 
 logger = structlog.get_logger(__name__)
@@ -48,3 +49,17 @@ def wallets_reconcile() -> int:
         reconcile_alert_send(mismatched=mismatched)
     logger.info("Wallets reconciled", mismatched=len(mismatched))
     return len(mismatched)
+
+
+@shared_task
+def invoices_issue() -> int:
+    """Issue the invoices of every account whose month has ended in its zone; return how many were issued or found."""
+    issued = invoices_issue_due(now=timezone.now())
+    logger.info("Invoices issued", invoices=len(issued))
+    return len(issued)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=60, max_retries=5)
+def invoice_send(invoice_id: int) -> bool:
+    """Email an issued invoice once; a second run finds it sent and does nothing."""
+    return invoice_email(invoice_id=invoice_id)

@@ -11,5 +11,8 @@ urlpatterns = [
     path("cards/<int:card_id>/remove/", views.card_delete, name="billing_card_remove"),
     path("payments/<int:payment_id>/", views.receipt, name="billing_receipt"),
     path("payments/<int:payment_id>/sync/", views.payment_refresh, name="billing_payment_sync"),
+    path("time-zone/", views.time_zone_update, name="billing_time_zone"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="billing_invoice"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="billing_invoice_pdf"),
     path("stripe/webhook/", views.stripe_webhook, name="billing_stripe_webhook"),
 ]

@@ -1,7 +1,8 @@
-"""Dashboard home, the billing page, card top-ups, receipts and the Stripe webhook."""
+"""Dashboard home, the billing page, card top-ups, receipts, invoices and the Stripe webhook."""
 
 from __future__ import annotations
 
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 import stripe
@@ -16,14 +17,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import with_membership
 from accounts.models import Membership
-from billing.models import Payment, SavedCard
+from billing.invoice_pdf import invoice_pdf_render
+from billing.models import Invoice, InvoiceLine, Payment, SavedCard
 from billing.selectors import (
+    invoice_time_zone,
+    invoices_for_account,
     ledger_for_account,
     payments_for_account,
     recent_calls,
     saved_cards_for_account,
     wallet_for_account,
 )
+from billing.services.invoices import billing_profile_set_time_zone
 from billing.services.payments import PaymentError, card_remove, card_setup_start, payment_sync, topup_start
 from billing.stripe_client import stripe_event_verify
 from billing.stripe_events import stripe_event_process
@@ -61,8 +66,49 @@ def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
         "topup_max": settings.M3O_TOPUP_MAX_CENTS / 100,
         "stripe_js_url": settings.STRIPE_JS_URL,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "invoices": invoices_for_account(account, limit=36),
+        "time_zone": invoice_time_zone(account),
+        "time_zones": sorted(zoneinfo.available_timezones()),
     }
     return render(request, "billing/billing.html", context)
+
+
+@require_POST
+@with_membership
+def time_zone_update(request: HttpRequest, membership: Membership) -> HttpResponse:
+    if membership.role not in PAYING_ROLES:
+        messages.error(request, "Only the account's owners, admins and billing members can change the invoice time zone.")
+        return redirect("billing")
+    name = request.POST.get("time_zone", "")
+    try:
+        billing_profile_set_time_zone(account=membership.account, time_zone=name)
+    except ValueError:
+        messages.error(request, f"Unknown time zone {name[:64]!r}: choose one from the list.")
+        return redirect("billing")
+    messages.success(request, f"Invoice months now start at midnight {name} time, from the next invoice on.")
+    return redirect("billing")
+
+
+@require_GET
+@with_membership
+def invoice_detail(request: HttpRequest, membership: Membership, invoice_id: int) -> HttpResponse:
+    invoice = get_object_or_404(Invoice.objects.select_related("account"), pk=invoice_id, account=membership.account)
+    lines = list(invoice.lines.all())
+    context = {
+        "invoice": invoice,
+        "usage_lines": [line for line in lines if line.kind == InvoiceLine.Kind.USAGE],
+        "credit_lines": [line for line in lines if line.kind == InvoiceLine.Kind.CREDIT],
+    }
+    return render(request, "billing/invoice.html", context)
+
+
+@require_GET
+@with_membership
+def invoice_pdf(request: HttpRequest, membership: Membership, invoice_id: int) -> HttpResponse:
+    invoice = get_object_or_404(Invoice.objects.select_related("account"), pk=invoice_id, account=membership.account)
+    response = HttpResponse(invoice_pdf_render(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response
 
 
 def _forbidden_unless_paying(membership: Membership) -> JsonResponse | None:

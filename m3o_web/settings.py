@@ -158,6 +158,11 @@ CELERY_BEAT_SCHEDULE = {
         # Nightly, after the day's usage is rolled up; it emails operators any mismatch.
         "schedule": crontab(hour=3, minute=0),
     },
+    # Hourly, because months end at a different UTC hour in each account's zone.
+    "invoices-issue": {
+        "task": "billing.tasks.invoices_issue",
+        "schedule": crontab(minute=15),
+    },
 }
 
 # --- Authentication (django-allauth) --------------------------------------
@@ -296,6 +301,9 @@ STRIPE_CURRENCY = "usd"
 # Card top-ups, in US cents.
 M3O_TOPUP_MIN_CENTS = env.integer("M3O_TOPUP_MIN_CENTS", 1_000, minimum=50)
 M3O_TOPUP_MAX_CENTS = env.integer("M3O_TOPUP_MAX_CENTS", 1_000_000, minimum=M3O_TOPUP_MIN_CENTS)
+# An invoice is issued this long after its month ends, so that calls in flight at
+# midnight settle first. Keep it above M3O_HOLD_TTL_SECONDS, the longest a call can hold.
+M3O_INVOICE_GRACE_SECONDS = env.integer("M3O_INVOICE_GRACE_SECONDS", 900, minimum=0)
 # Recipients of operator alerts such as the nightly reconcile report. Empty: every active superuser.
 M3O_OPERATOR_EMAILS = env.string_list("M3O_OPERATOR_EMAILS", [])
 

@@ -1,10 +1,14 @@
-"""A user adds funds with the test card through Stripe Elements (localstripe's Stripe.js)."""
+"""Billing in a real browser: a top-up through Stripe Elements (localstripe's Stripe.js) and an invoice download."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
 from billing.models import LedgerEntry, Payment, SavedCard
+from billing.services.invoices import invoice_issue
+from tests.billing.test_invoices import insert_usage
 from tests.factories import UserFactory, personal_account
 from tests.localstripe import TEST_CARD, localstripe_url, stripe_api  # noqa: F401
 
@@ -56,3 +60,24 @@ def test_add_funds_with_test_card(page, live_server, stripe_api: str) -> None:
     page.wait_for_url("**/billing/payments/*/")
     page.goto("/billing/")
     assert page.locator("#balance").inner_text() == "$36.000000"
+
+
+def test_download_invoice_pdf(page, live_server, tmp_path) -> None:
+    user = UserFactory(email="invoiced@example.com")
+    account = personal_account(user)
+    insert_usage(account, count=4, units=2_500, at=dt.datetime(2026, 11, 20, tzinfo=dt.UTC), service="helloworld", endpoint="Call", prefix="b")
+    invoice = invoice_issue(account_id=account.pk, month=dt.date(2026, 11, 1))
+    sign_in(page, user.email)
+
+    page.goto("/billing/")
+    page.locator("#invoices").get_by_role("link", name=invoice.number).click()
+    assert "helloworld/Call" in page.locator("#invoice-lines").inner_text()
+    assert page.locator("#invoice-total").inner_text() == "$0.01"
+    with page.expect_download() as download_info:
+        page.locator("#invoice-pdf").click()
+    download = download_info.value
+
+    assert download.suggested_filename == f"{invoice.number}.pdf"
+    saved = tmp_path / "invoice.pdf"
+    download.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
