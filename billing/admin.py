@@ -11,9 +11,12 @@ from django.utils.html import format_html
 
 from billing.forms import RefundForm, WalletCreditForm
 from billing.models import (
+    AutoTopup,
+    BalanceAlert,
     BillingProfile,
     Dispute,
     Hold,
+    Invoice,
     LedgerEntry,
     Payment,
     SavedCard,
@@ -183,6 +186,26 @@ class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "type", "event_id", "account"]
     list_filter = ["type"]
     search_fields = ["event_id"]
+
+
+@admin.register(AutoTopup)
+class AutoTopupAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "account", "amount_cents", "status", "failure_message", "payment"]
+    list_filter = ["status"]
+    search_fields = ["account__name"]
+
+
+@admin.register(BalanceAlert)
+class BalanceAlertAdmin(ReadOnlyAdmin):
+    list_display = ["account", "threshold_units", "armed", "last_sent_at"]
+    search_fields = ["account__name"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["number", "account", "month", "time_zone", "usage_units", "total_cents", "issued_at", "emailed_at"]
+    list_filter = ["month"]
+    search_fields = ["number", "account__name"]
 
 
 @admin.register(Hold)

@@ -152,6 +152,15 @@ class BillingProfile(models.Model):
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # IANA zone name. Invoice months start at midnight on the 1st in this zone.
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # Auto top-up: when the balance falls below the threshold, charge the card for the amount,
+    # at most auto_topup_max_per_month times per calendar month (UTC).
+    auto_topup_enabled = models.BooleanField(default=False)
+    auto_topup_threshold_units = models.BigIntegerField(default=5_000_000)
+    auto_topup_amount_cents = models.PositiveIntegerField(default=2_000)
+    auto_topup_max_per_month = models.PositiveSmallIntegerField(default=3)
+    auto_topup_card = models.ForeignKey(
+        "SavedCard", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Empty: the oldest saved card."
+    )
     # Set when a card payment is disputed, so that no further automatic charge hits that card.
     auto_topup_suspended = models.BooleanField(default=False)
     auto_topup_suspended_reason = models.CharField(max_length=200, blank=True)
@@ -314,3 +323,55 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount_units}"
+
+
+class AutoTopup(models.Model):
+    """One automatic top-up: a charge of the saved card when the balance fell below the threshold."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # queued or being retried
+        SUCCEEDED = "succeeded"  # the payment succeeded and credited the wallet
+        FAILED = "failed"  # declined, or out of retries; the owners were emailed
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="auto_topups")
+    # Reused as the payment's idempotency key, so a retried task charges once.
+    idempotency_key = models.UUIDField(unique=True)
+    payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="auto_topup")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    amount_cents = models.PositiveIntegerField()
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one attempt in flight per account, so the minute check cannot queue a second one.
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(status="pending"), name="billing_autotopup_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Auto top-up {self.pk} ({self.status})"
+
+
+class BalanceAlert(models.Model):
+    """An email to the account when its balance falls below a threshold, once per crossing."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="balance_alerts")
+    threshold_units = models.BigIntegerField()
+    # True while the balance is at or above the threshold; the alert fires when it goes below and disarms.
+    armed = models.BooleanField(default=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-threshold_units"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "threshold_units"], name="billing_alert_unique_threshold"),
+            models.CheckConstraint(condition=models.Q(threshold_units__gt=0), name="billing_alert_threshold_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert below {self.threshold_units} units"

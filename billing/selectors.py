@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from django.db.models import Sum
 
-from accounts.models import Account
-from billing.models import BillingProfile, Invoice, LedgerEntry, Payment, SavedCard, UsageEvent, Wallet
+from accounts.models import Account, Membership
+from billing.models import (
+    AutoTopup,
+    BalanceAlert,
+    BillingProfile,
+    Invoice,
+    LedgerEntry,
+    Payment,
+    SavedCard,
+    UsageEvent,
+    Wallet,
+)
 
 
 def wallet_for_account(account: Account) -> Wallet:
@@ -46,3 +56,21 @@ def invoices_for_account(account: Account, *, limit: int) -> list[Invoice]:
 
 def invoice_time_zone(account: Account) -> str:
     return BillingProfile.objects.filter(pk=account.pk).values_list("time_zone", flat=True).first() or "UTC"
+
+
+def billing_contact_emails(account_id: int) -> list[str]:
+    """Return the addresses of the account's owners and billing members, who get invoices and payment emails."""
+    roles = (Membership.Role.OWNER, Membership.Role.BILLING)
+    return list(
+        Membership.objects.filter(account_id=account_id, role__in=roles, user__is_active=True)
+        .values_list("user__email", flat=True)
+        .order_by("user__email")
+    )
+
+
+def balance_alerts_for_account(account: Account) -> list[BalanceAlert]:
+    return list(BalanceAlert.objects.filter(account=account).order_by("-threshold_units"))
+
+
+def auto_topups_for_account(account: Account, *, limit: int) -> list[AutoTopup]:
+    return list(AutoTopup.objects.filter(account=account).select_related("payment").order_by("-created_at")[:limit])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import structlog
-from celery import shared_task
+import stripe
+from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -13,6 +14,13 @@ from billing.models import Hold
 from billing.services import hold_release, usage_rollup_day
 from billing.services.invoices import invoice_email, invoices_issue_due
 from billing.services.operations import reconcile_alert_send, reconcile_all
+from billing.services.thresholds import (
+    auto_topup_charge,
+    auto_topup_finish,
+    auto_topups_start_due,
+    balance_alerts_check,
+    stripe_error_is_transient,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -63,3 +71,31 @@ def invoices_issue() -> int:
 def invoice_send(invoice_id: int) -> bool:
     """Email an issued invoice once; a second run finds it sent and does nothing."""
     return invoice_email(invoice_id=invoice_id)
+
+
+@shared_task
+def balance_thresholds_check() -> int:
+    """Send balance alerts and queue auto top-ups for accounts below their thresholds; return the top-ups queued."""
+    balance_alerts_check()
+    return len(auto_topups_start_due(now=timezone.now()))
+
+
+@shared_task(bind=True, max_retries=5)
+def auto_topup_run(self: Task, auto_topup_id: int) -> str:
+    """Charge one queued auto top-up, retrying Stripe outages with exponential backoff.
+
+    After the last retry, or on an error that a retry cannot fix, the attempt
+    fails and the account's owners are emailed. Safe to run twice.
+    """
+    try:
+        return auto_topup_charge(auto_topup_id=auto_topup_id)
+    except stripe.StripeError as exc:
+        log = logger.bind(auto_topup_id=auto_topup_id, retries=self.request.retries, error=str(exc))
+        if stripe_error_is_transient(exc) and self.request.retries < self.max_retries:
+            log.warning("Auto top-up failed at Stripe; retrying")
+            countdown = settings.M3O_AUTO_TOPUP_RETRY_BASE_SECONDS * 2**self.request.retries
+            raise self.retry(exc=exc, countdown=countdown) from None
+        log.error("Auto top-up failed at Stripe; giving up")
+        return auto_topup_finish(
+            auto_topup_id=auto_topup_id, succeeded=False, message="The payment provider could not be reached."
+        )

@@ -18,8 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import with_membership
 from accounts.models import Membership
 from billing.invoice_pdf import invoice_pdf_render
-from billing.models import Invoice, InvoiceLine, Payment, SavedCard
+from billing.models import UNITS_PER_CENT, BalanceAlert, Invoice, InvoiceLine, Payment, SavedCard
 from billing.selectors import (
+    auto_topups_for_account,
+    balance_alerts_for_account,
     invoice_time_zone,
     invoices_for_account,
     ledger_for_account,
@@ -29,8 +31,17 @@ from billing.selectors import (
     wallet_for_account,
 )
 from billing.services.invoices import billing_profile_set_time_zone
-from billing.services.payments import PaymentError, card_remove, card_setup_start, payment_sync, topup_start
+from billing.services.payments import (
+    PaymentError,
+    billing_profile_open,
+    card_remove,
+    card_setup_start,
+    payment_sync,
+    topup_start,
+)
+from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add
 from billing.stripe_client import stripe_event_verify
+from billing.templatetags.money import usd
 from billing.stripe_events import stripe_event_process
 
 logger = structlog.get_logger(__name__)
@@ -56,6 +67,7 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
 @with_membership
 def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
     account = membership.account
+    profile = billing_profile_open(account_id=account.pk)
     context = {
         "wallet": wallet_for_account(account),
         "entries": ledger_for_account(account, limit=100),
@@ -67,18 +79,30 @@ def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
         "stripe_js_url": settings.STRIPE_JS_URL,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "invoices": invoices_for_account(account, limit=36),
+        "profile": profile,
+        # Plain numbers for the form inputs, which parse_amount_cents reads back.
+        "auto_threshold_dollars": f"{Decimal(profile.auto_topup_threshold_units) / 1_000_000:.2f}",
+        "auto_amount_dollars": f"{Decimal(profile.auto_topup_amount_cents) / 100:.2f}",
+        "alerts": balance_alerts_for_account(account),
+        "auto_topups": auto_topups_for_account(account, limit=5),
         "time_zone": invoice_time_zone(account),
         "time_zones": sorted(zoneinfo.available_timezones()),
     }
     return render(request, "billing/billing.html", context)
 
 
+def _redirect_unless_paying(request: HttpRequest, membership: Membership, action: str) -> HttpResponse | None:
+    if membership.role in PAYING_ROLES:
+        return None
+    messages.error(request, f"Only the account's owners, admins and billing members can {action}.")
+    return redirect("billing")
+
+
 @require_POST
 @with_membership
 def time_zone_update(request: HttpRequest, membership: Membership) -> HttpResponse:
-    if membership.role not in PAYING_ROLES:
-        messages.error(request, "Only the account's owners, admins and billing members can change the invoice time zone.")
-        return redirect("billing")
+    if rejected := _redirect_unless_paying(request, membership, "change the invoice time zone"):
+        return rejected
     name = request.POST.get("time_zone", "")
     try:
         billing_profile_set_time_zone(account=membership.account, time_zone=name)
@@ -86,6 +110,58 @@ def time_zone_update(request: HttpRequest, membership: Membership) -> HttpRespon
         messages.error(request, f"Unknown time zone {name[:64]!r}: choose one from the list.")
         return redirect("billing")
     messages.success(request, f"Invoice months now start at midnight {name} time, from the next invoice on.")
+    return redirect("billing")
+
+
+@require_POST
+@with_membership
+def auto_topup_update(request: HttpRequest, membership: Membership) -> HttpResponse:
+    if rejected := _redirect_unless_paying(request, membership, "change auto top-up"):
+        return rejected
+    card = request.POST.get("card", "")
+    max_per_month = request.POST.get("max_per_month", "").strip()
+    if not max_per_month.isdigit():
+        messages.error(request, f"Invalid maximum {max_per_month[:20]!r}: enter a whole number of top-ups a month.")
+        return redirect("billing")
+    try:
+        auto_topup_configure(
+            account=membership.account,
+            actor=request.user,  # type: ignore[arg-type]
+            enabled=request.POST.get("enabled") == "on",
+            threshold_units=parse_amount_cents(request.POST.get("threshold", "")) * UNITS_PER_CENT,
+            amount_cents=parse_amount_cents(request.POST.get("amount", "")),
+            max_per_month=int(max_per_month),
+            card_id=int(card) if card.isdigit() else None,
+        )
+    except (SettingsError, PaymentError) as exc:
+        messages.error(request, str(exc))
+        return redirect("billing")
+    messages.success(request, "Auto top-up settings saved.")
+    return redirect("billing")
+
+
+@require_POST
+@with_membership
+def alert_add(request: HttpRequest, membership: Membership) -> HttpResponse:
+    if rejected := _redirect_unless_paying(request, membership, "set balance alerts"):
+        return rejected
+    try:
+        threshold_cents = parse_amount_cents(request.POST.get("threshold", ""))
+        alert = balance_alert_add(account=membership.account, threshold_units=threshold_cents * UNITS_PER_CENT)
+    except (SettingsError, PaymentError) as exc:
+        messages.error(request, str(exc))
+        return redirect("billing")
+    messages.success(request, f"You will get an email when the balance falls below {usd(alert.threshold_units)}.")
+    return redirect("billing")
+
+
+@require_POST
+@with_membership
+def alert_remove(request: HttpRequest, membership: Membership, alert_id: int) -> HttpResponse:
+    if membership.role not in PAYING_ROLES:
+        raise Http404
+    get_object_or_404(BalanceAlert, pk=alert_id, account=membership.account).delete()
+    messages.success(request, "Balance alert removed.")
     return redirect("billing")
 
 

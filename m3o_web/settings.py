@@ -158,6 +158,10 @@ CELERY_BEAT_SCHEDULE = {
         # Nightly, after the day's usage is rolled up; it emails operators any mismatch.
         "schedule": crontab(hour=3, minute=0),
     },
+    "balance-thresholds-check": {
+        "task": "billing.tasks.balance_thresholds_check",
+        "schedule": 60,
+    },
     # Hourly, because months end at a different UTC hour in each account's zone.
     "invoices-issue": {
         "task": "billing.tasks.invoices_issue",
@@ -304,6 +308,10 @@ M3O_TOPUP_MAX_CENTS = env.integer("M3O_TOPUP_MAX_CENTS", 1_000_000, minimum=M3O_
 # An invoice is issued this long after its month ends, so that calls in flight at
 # midnight settle first. Keep it above M3O_HOLD_TTL_SECONDS, the longest a call can hold.
 M3O_INVOICE_GRACE_SECONDS = env.integer("M3O_INVOICE_GRACE_SECONDS", 900, minimum=0)
+# After a failed auto top-up, the next attempt waits this long, so a declined card is not charged every minute.
+M3O_AUTO_TOPUP_RETRY_AFTER_SECONDS = env.integer("M3O_AUTO_TOPUP_RETRY_AFTER_SECONDS", 6 * 3600, minimum=60)
+# First retry delay of an auto top-up that failed to reach Stripe; it doubles on each of 5 retries.
+M3O_AUTO_TOPUP_RETRY_BASE_SECONDS = env.integer("M3O_AUTO_TOPUP_RETRY_BASE_SECONDS", 60, minimum=1)
 # Recipients of operator alerts such as the nightly reconcile report. Empty: every active superuser.
 M3O_OPERATOR_EMAILS = env.string_list("M3O_OPERATOR_EMAILS", [])
 

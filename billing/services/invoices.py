@@ -13,8 +13,9 @@ from django.db.models import Count, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Account, Membership
+from accounts.models import Account
 from billing.models import UNITS_PER_CENT, BillingProfile, Invoice, InvoiceLine, LedgerEntry, UsageEvent
+from billing.selectors import billing_contact_emails
 
 logger = structlog.get_logger(__name__)
 
@@ -168,15 +169,6 @@ def invoices_issue_due(*, now: dt.datetime) -> list[int]:
     return issued
 
 
-def invoice_recipients(account_id: int) -> list[str]:
-    roles = (Membership.Role.OWNER, Membership.Role.BILLING)
-    return list(
-        Membership.objects.filter(account_id=account_id, role__in=roles, user__is_active=True)
-        .values_list("user__email", flat=True)
-        .order_by("user__email")
-    )
-
-
 def invoice_email(*, invoice_id: int) -> bool:
     """Email an issued invoice, with its PDF, to the account's owners and billing members, once.
 
@@ -189,7 +181,7 @@ def invoice_email(*, invoice_id: int) -> bool:
     if not Invoice.objects.filter(pk=invoice_id, emailed_at__isnull=True).update(emailed_at=timezone.now()):
         return False
     invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
-    recipients = invoice_recipients(invoice.account_id)
+    recipients = billing_contact_emails(invoice.account_id)
     if not recipients:
         logger.warning("Invoice has no recipients", invoice_id=invoice_id, account_id=invoice.account_id)
         return False

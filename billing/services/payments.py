@@ -155,43 +155,79 @@ def topup_start(
     topup_check_amount(amount_cents)
     customer_id = stripe_customer_ensure(account=account)
     method = _payment_method_for_account(customer_id=customer_id, payment_method_id=payment_method_id)
-    card = method.get("card") or {}
     if save_card:
         card_record(account_id=account.pk, payment_method=method)
 
-    payment = Payment.objects.create(
-        account=account,
-        idempotency_key=uuid.uuid4(),
-        amount_cents=amount_cents,
-        currency=settings.STRIPE_CURRENCY,
-        card_brand=card.get("brand", ""),
-        card_last4=card.get("last4", ""),
-        created_by=actor,
-    )
     try:
-        intent = stripe_client().v1.payment_intents.create(
-            params={
-                "amount": amount_cents,
-                "currency": settings.STRIPE_CURRENCY,
-                "customer": customer_id,
-                "payment_method": payment_method_id,
-                "payment_method_types": ["card"],
-                "confirm": True,
-                "metadata": {"m3o_account_id": str(account.pk), "m3o_payment_id": str(payment.pk)},
-            },
-            options={"idempotency_key": str(payment.idempotency_key)},
-        ).to_dict()
-    except stripe.CardError as exc:
-        message = exc.user_message or "The card was declined."
-        payment_fail(payment_id=payment.pk, message=message)
+        payment, intent = payment_charge(
+            account_id=account.pk,
+            customer_id=customer_id,
+            payment_method=method,
+            amount_cents=amount_cents,
+            actor=actor,
+            idempotency_key=uuid.uuid4(),
+        )
+    except PaymentError:
         _detach_unless_saved(account_id=account.pk, payment_method_id=payment_method_id)
-        raise PaymentError(message) from None
+        raise
 
     payment = payment_apply_intent(payment_id=payment.pk, intent=intent)
     if payment.status == Payment.Status.REQUIRES_ACTION:
         return TopupResult(payment=payment, client_secret=intent["client_secret"])
     _detach_unless_saved(account_id=account.pk, payment_method_id=payment_method_id)
     return TopupResult(payment=payment)
+
+
+def payment_charge(
+    *,
+    account_id: int,
+    customer_id: str,
+    payment_method: dict[str, Any],
+    amount_cents: int,
+    actor: User | None,
+    idempotency_key: uuid.UUID,
+    off_session: bool = False,
+) -> tuple[Payment, dict[str, Any]]:
+    """Create the payment row and a confirmed PaymentIntent for it; return both.
+
+    The same ``idempotency_key`` returns the same row and, from Stripe, the
+    same PaymentIntent, so a retried task charges the card once. A declined
+    card marks the payment failed and raises PaymentError with Stripe's
+    message for the cardholder.
+    """
+    card = payment_method.get("card") or {}
+    payment, _ = Payment.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults={
+            "account_id": account_id,
+            "amount_cents": amount_cents,
+            "currency": settings.STRIPE_CURRENCY,
+            "card_brand": card.get("brand", ""),
+            "card_last4": card.get("last4", ""),
+            "created_by": actor,
+        },
+    )
+    params: dict[str, Any] = {
+        "amount": amount_cents,
+        "currency": settings.STRIPE_CURRENCY,
+        "customer": customer_id,
+        "payment_method": payment_method["id"],
+        "payment_method_types": ["card"],
+        "confirm": True,
+        "metadata": {"m3o_account_id": str(account_id), "m3o_payment_id": str(payment.pk)},
+    }
+    if off_session:
+        params["off_session"] = True
+    try:
+        intent = stripe_client().v1.payment_intents.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": str(idempotency_key)},
+        ).to_dict()
+    except stripe.CardError as exc:
+        message = exc.user_message or "The card was declined."
+        payment_fail(payment_id=payment.pk, message=message)
+        raise PaymentError(message) from None
+    return payment, intent
 
 
 def _detach_unless_saved(*, account_id: int, payment_method_id: str) -> None:

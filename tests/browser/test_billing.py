@@ -1,13 +1,15 @@
-"""Billing in a real browser: a top-up through Stripe Elements (localstripe's Stripe.js) and an invoice download."""
+"""Billing in a real browser: a top-up through Stripe Elements (localstripe's Stripe.js), an invoice download, an alert."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from django.core import mail
 
-from billing.models import LedgerEntry, Payment, SavedCard
+from billing.models import BalanceAlert, LedgerEntry, Payment, SavedCard, Wallet
 from billing.services.invoices import invoice_issue
+from billing.services.thresholds import balance_alerts_check
 from tests.billing.test_invoices import insert_usage
 from tests.factories import UserFactory, personal_account
 from tests.localstripe import TEST_CARD, localstripe_url, stripe_api  # noqa: F401
@@ -81,3 +83,24 @@ def test_download_invoice_pdf(page, live_server, tmp_path) -> None:
     saved = tmp_path / "invoice.pdf"
     download.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
+
+
+def test_set_balance_alert(page, live_server) -> None:
+    user = UserFactory(email="alerted@example.com")
+    account = personal_account(user)
+    sign_in(page, user.email)
+
+    page.goto("/billing/")
+    page.fill("#alert-threshold", "0.50")
+    page.get_by_role("button", name="Add alert").click()
+
+    page.wait_for_url("**/billing/")
+    assert "Email when the balance falls below $0.500000" in page.locator("#alerts").inner_text()
+    alert = BalanceAlert.objects.get(account=account)
+    assert alert.threshold_units == 500_000
+    # The signup credit of US$1 is above the threshold, so the alert waits for a crossing.
+    assert alert.armed
+    Wallet.objects.filter(pk=account.pk).update(balance_units=400_000)
+    mail.outbox.clear()
+    assert balance_alerts_check() == 1
+    assert mail.outbox[0].to == [user.email]
