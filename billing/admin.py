@@ -19,8 +19,10 @@ from billing.models import (
     Invoice,
     LedgerEntry,
     Payment,
+    Plan,
     SavedCard,
     StripeEvent,
+    Subscription,
     UsageDaily,
     UsageEvent,
     Wallet,
@@ -206,6 +208,27 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "account", "month", "time_zone", "usage_units", "total_cents", "issued_at", "emailed_at"]
     list_filter = ["month"]
     search_fields = ["number", "account__name"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    """Plans are defined here by operators. A price change creates a new Stripe plan for new subscriptions."""
+
+    list_display = ["name", "slug", "monthly_price_cents", "included_free_calls", "rate_limit_per_minute", "storage_cap_mb", "is_active", "is_default"]
+    list_editable = ["is_active"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["stripe_plan_id"]
+
+    def save_model(self, request: HttpRequest, obj: Plan, form: Any, change: bool) -> None:
+        if change and "monthly_price_cents" in form.changed_data:
+            obj.stripe_plan_id = ""  # the next subscription creates a Stripe plan at the new price
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["account", "plan", "status", "stripe_subscription_id", "updated_at"]
+    list_filter = ["plan", "status"]
 
 
 @admin.register(Hold)

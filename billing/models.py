@@ -56,6 +56,7 @@ class LedgerEntry(models.Model):
         USAGE = "usage"  # a charged call (negative)
         REFUND = "refund"  # a top-up paid back to the card (negative)
         ADJUSTMENT = "adjustment"  # an operator's correction, either sign
+        SUBSCRIPTION = "subscription"  # a plan's price paid by card: a credit and a debit of the same amount
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -375,3 +376,41 @@ class BalanceAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert below {self.threshold_units} units"
+
+
+class Plan(models.Model):
+    """A subscription plan, defined by operators in admin."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(unique=True)
+    monthly_price_cents = models.PositiveIntegerField(default=0, help_text="US cents a month; 0 for a free plan.")
+    included_free_calls = models.PositiveIntegerField(default=0, help_text="Calls a month that are not charged.")
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Calls a minute per account; empty: no limit.")
+    storage_cap_mb = models.PositiveIntegerField(null=True, blank=True, help_text="Storage across services, in MB; empty: no cap.")
+    is_active = models.BooleanField(default=True, help_text="Inactive plans cannot be chosen; subscribers keep them.")
+    is_default = models.BooleanField(default=False, help_text="The plan of accounts without a subscription.")
+    # Created in Stripe on first subscription, one per plan and price.
+    stripe_plan_id = models.CharField(max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "monthly_price_cents", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True), name="billing_plan_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    """An account's current plan and, for a paid plan, its Stripe subscription."""
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, primary_key=True, related_name="subscription")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    stripe_subscription_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=32, default="active")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} on {self.plan}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Sum
 
 from accounts.models import Account, Membership
@@ -12,7 +14,9 @@ from billing.models import (
     Invoice,
     LedgerEntry,
     Payment,
+    Plan,
     SavedCard,
+    Subscription,
     UsageEvent,
     Wallet,
 )
@@ -74,3 +78,34 @@ def balance_alerts_for_account(account: Account) -> list[BalanceAlert]:
 
 def auto_topups_for_account(account: Account, *, limit: int) -> list[AutoTopup]:
     return list(AutoTopup.objects.filter(account=account).select_related("payment").order_by("-created_at")[:limit])
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """The limits of an account's plan, where None is no limit."""
+
+    plan_slug: str
+    included_free_calls: int
+    rate_limit_per_minute: int | None
+    storage_cap_mb: int | None
+
+
+def plan_limits(account_id: int) -> PlanLimits:
+    """Return the limits of the account's plan: its subscription's, else the default plan's, else none.
+
+    NOTE: the gateway does not read these yet; rate limits and free calls are enforced there.
+    """
+    subscription = Subscription.objects.select_related("plan").filter(pk=account_id).first()
+    plan = subscription.plan if subscription else Plan.objects.filter(is_default=True).first()
+    if plan is None:
+        return PlanLimits(plan_slug="", included_free_calls=0, rate_limit_per_minute=None, storage_cap_mb=None)
+    return PlanLimits(
+        plan_slug=plan.slug,
+        included_free_calls=plan.included_free_calls,
+        rate_limit_per_minute=plan.rate_limit_per_minute,
+        storage_cap_mb=plan.storage_cap_mb,
+    )
+
+
+def plans_offered() -> list[Plan]:
+    return list(Plan.objects.filter(is_active=True))

@@ -23,6 +23,7 @@ from billing.services.payments import (
     payment_apply_intent,
     payment_refund_record,
 )
+from billing.services.plans import subscription_end, subscription_payment_record
 from billing.stripe_client import object_id
 
 logger = structlog.get_logger(__name__)
@@ -160,3 +161,19 @@ def on_payment_method_detached(method: dict[str, Any]) -> int | None:
         return None
     card_forget(payment_method_id=method["id"])
     return account_id
+
+
+@handles("invoice.payment_succeeded")
+def on_invoice_payment_succeeded(invoice: dict[str, Any]) -> int | None:
+    """Record a paid plan invoice in the ledger once, as a card payment in and the plan's price out."""
+    account_id = account_for_customer(object_id(invoice.get("customer")))
+    if account_id is None or not invoice.get("subscription"):
+        return account_id
+    subscription_payment_record(account_id=account_id, invoice=invoice)
+    return account_id
+
+
+@handles("customer.subscription.deleted")
+def on_subscription_deleted(subscription: dict[str, Any]) -> int | None:
+    """Move an account whose Stripe subscription ended (cancelled or unpaid) back to the default plan."""
+    return subscription_end(stripe_subscription_id=subscription["id"])

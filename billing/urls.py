@@ -12,6 +12,7 @@ urlpatterns = [
     path("payments/<int:payment_id>/", views.receipt, name="billing_receipt"),
     path("payments/<int:payment_id>/sync/", views.payment_refresh, name="billing_payment_sync"),
     path("auto-topup/", views.auto_topup_update, name="billing_auto_topup"),
+    path("plan/", views.plan_change, name="billing_plan"),
     path("alerts/", views.alert_add, name="billing_alert_add"),
     path("alerts/<int:alert_id>/remove/", views.alert_remove, name="billing_alert_remove"),
     path("time-zone/", views.time_zone_update, name="billing_time_zone"),

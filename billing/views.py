@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import with_membership
 from accounts.models import Membership
 from billing.invoice_pdf import invoice_pdf_render
-from billing.models import UNITS_PER_CENT, BalanceAlert, Invoice, InvoiceLine, Payment, SavedCard
+from billing.models import UNITS_PER_CENT, BalanceAlert, Invoice, InvoiceLine, Payment, Plan, SavedCard
 from billing.selectors import (
     auto_topups_for_account,
     balance_alerts_for_account,
@@ -26,6 +26,8 @@ from billing.selectors import (
     invoices_for_account,
     ledger_for_account,
     payments_for_account,
+    plan_limits,
+    plans_offered,
     recent_calls,
     saved_cards_for_account,
     wallet_for_account,
@@ -39,6 +41,7 @@ from billing.services.payments import (
     payment_sync,
     topup_start,
 )
+from billing.services.plans import plan_subscribe
 from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add
 from billing.stripe_client import stripe_event_verify
 from billing.templatetags.money import usd
@@ -85,6 +88,8 @@ def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
         "auto_amount_dollars": f"{Decimal(profile.auto_topup_amount_cents) / 100:.2f}",
         "alerts": balance_alerts_for_account(account),
         "auto_topups": auto_topups_for_account(account, limit=5),
+        "plans": plans_offered(),
+        "limits": plan_limits(account.pk),
         "time_zone": invoice_time_zone(account),
         "time_zones": sorted(zoneinfo.available_timezones()),
     }
@@ -137,6 +142,28 @@ def auto_topup_update(request: HttpRequest, membership: Membership) -> HttpRespo
         messages.error(request, str(exc))
         return redirect("billing")
     messages.success(request, "Auto top-up settings saved.")
+    return redirect("billing")
+
+
+@require_POST
+@with_membership
+def plan_change(request: HttpRequest, membership: Membership) -> HttpResponse:
+    if rejected := _redirect_unless_paying(request, membership, "change the plan"):
+        return rejected
+    plan_id = request.POST.get("plan", "")
+    if not plan_id.isdigit():
+        raise Http404
+    plan = get_object_or_404(Plan, pk=int(plan_id), is_active=True)
+    try:
+        plan_subscribe(account=membership.account, plan=plan, actor=request.user)  # type: ignore[arg-type]
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing")
+    except stripe.StripeError as exc:
+        logger.error("Plan change failed at Stripe", account_id=membership.account_id, plan_id=plan.pk, error=str(exc))
+        messages.error(request, "The payment provider is unavailable; the plan did not change. Try again in a minute.")
+        return redirect("billing")
+    messages.success(request, f"You are now on the {plan.name} plan.")
     return redirect("billing")
 
 
