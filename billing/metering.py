@@ -22,6 +22,12 @@ logger = structlog.get_logger(__name__)
 
 
 class InsufficientCredit(Exception):
+    """The balance does not cover the price, or the account owes debt.
+
+    ``balance_units`` is the balance minus any debt, so it is negative while
+    the account owes money (after a refund that exceeded the balance).
+    """
+
     def __init__(self, *, balance_units: int, price_units: int) -> None:
         super().__init__(f"balance {balance_units} is below the price {price_units}")
         self.balance_units = balance_units
@@ -61,7 +67,7 @@ class Meter(Protocol):
         """
 
     def balance(self, *, account_id: int) -> int:
-        """Return the account's spendable balance in units."""
+        """Return the account's spendable balance minus any debt, in units."""
 
 
 def is_chargeable(status_code: int) -> bool:
@@ -72,12 +78,15 @@ class DatabaseMeter:
     """Meter on the database: a conditional UPDATE reserves, one transaction settles."""
 
     def reserve(self, *, account_id: int, request_id: str, price_units: int) -> None:
+        # An account in debt gets 402 on every call, free ones included, until a top-up pays the debt.
         if price_units <= 0:
+            if Wallet.objects.filter(pk=account_id, debt_units__gt=0).exists():
+                raise InsufficientCredit(balance_units=self.balance(account_id=account_id), price_units=price_units)
             return
         with transaction.atomic():
             # The condition makes check-and-debit one statement, so parallel
             # calls cannot both pass the check on the same last units.
-            updated = Wallet.objects.filter(pk=account_id, balance_units__gte=price_units).update(
+            updated = Wallet.objects.filter(pk=account_id, balance_units__gte=price_units, debt_units=0).update(
                 balance_units=F("balance_units") - price_units
             )
             if not updated:
@@ -135,8 +144,12 @@ class DatabaseMeter:
         return bool(debited)
 
     def balance(self, *, account_id: int) -> int:
-        value = Wallet.objects.filter(pk=account_id).values_list("balance_units", flat=True).first()
-        return value or 0
+        """Return the spendable balance minus any debt, in units."""
+        row = Wallet.objects.filter(pk=account_id).values_list("balance_units", "debt_units").first()
+        if row is None:
+            return 0
+        balance_units, debt_units = row
+        return balance_units - debt_units
 
 
 @cache

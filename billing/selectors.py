@@ -7,8 +7,20 @@ from datetime import datetime
 
 from django.db.models import Count, Sum
 
-from accounts.models import Account
-from billing.models import LedgerEntry, UsageEvent, Wallet
+from accounts.models import Account, Membership
+from billing.models import (
+    AutoTopup,
+    BalanceAlert,
+    BillingProfile,
+    Invoice,
+    LedgerEntry,
+    Payment,
+    Plan,
+    SavedCard,
+    Subscription,
+    UsageEvent,
+    Wallet,
+)
 
 
 def wallet_for_account(account: Account) -> Wallet:
@@ -58,3 +70,78 @@ def endpoint_usage_by_account(*, service: str, endpoint: str, start: datetime, e
         )
         for row in rows
     ]
+
+def payments_for_account(account: Account, *, limit: int) -> list[Payment]:
+    return list(Payment.objects.filter(account=account).order_by("-created_at", "-id")[:limit])
+
+
+def saved_cards_for_account(account: Account) -> list[SavedCard]:
+    return list(SavedCard.objects.filter(account=account).order_by("created_at", "id"))
+
+
+def ledger_with_running_balance(account_id: int, *, limit: int) -> list[tuple[LedgerEntry, int]]:
+    """Return the newest ledger entries, each with the ledger sum up to and including it (balance history)."""
+    entries = list(LedgerEntry.objects.filter(wallet_id=account_id).order_by("-created_at", "-id")[:limit])
+    total = LedgerEntry.objects.filter(wallet_id=account_id).aggregate(total=Sum("amount_units"))["total"] or 0
+    history = []
+    for entry in entries:
+        history.append((entry, total))
+        total -= entry.amount_units
+    return history
+
+
+def invoices_for_account(account: Account, *, limit: int) -> list[Invoice]:
+    return list(Invoice.objects.filter(account=account).order_by("-month")[:limit])
+
+
+def invoice_time_zone(account: Account) -> str:
+    return BillingProfile.objects.filter(pk=account.pk).values_list("time_zone", flat=True).first() or "UTC"
+
+
+def billing_contact_emails(account_id: int) -> list[str]:
+    """Return the addresses of the account's owners and billing members, who get invoices and payment emails."""
+    roles = (Membership.Role.OWNER, Membership.Role.BILLING)
+    return list(
+        Membership.objects.filter(account_id=account_id, role__in=roles, user__is_active=True)
+        .values_list("user__email", flat=True)
+        .order_by("user__email")
+    )
+
+
+def balance_alerts_for_account(account: Account) -> list[BalanceAlert]:
+    return list(BalanceAlert.objects.filter(account=account).order_by("-threshold_units"))
+
+
+def auto_topups_for_account(account: Account, *, limit: int) -> list[AutoTopup]:
+    return list(AutoTopup.objects.filter(account=account).select_related("payment").order_by("-created_at")[:limit])
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """The limits of an account's plan, where None is no limit."""
+
+    plan_slug: str
+    included_free_calls: int
+    rate_limit_per_minute: int | None
+    storage_cap_mb: int | None
+
+
+def plan_limits(account_id: int) -> PlanLimits:
+    """Return the limits of the account's plan: its subscription's, else the default plan's, else none.
+
+    NOTE: the gateway does not read these yet; rate limits and free calls are enforced there.
+    """
+    subscription = Subscription.objects.select_related("plan").filter(pk=account_id).first()
+    plan = subscription.plan if subscription else Plan.objects.filter(is_default=True).first()
+    if plan is None:
+        return PlanLimits(plan_slug="", included_free_calls=0, rate_limit_per_minute=None, storage_cap_mb=None)
+    return PlanLimits(
+        plan_slug=plan.slug,
+        included_free_calls=plan.included_free_calls,
+        rate_limit_per_minute=plan.rate_limit_per_minute,
+        storage_cap_mb=plan.storage_cap_mb,
+    )
+
+
+def plans_offered() -> list[Plan]:
+    return list(Plan.objects.filter(is_active=True))

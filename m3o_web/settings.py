@@ -13,11 +13,11 @@ from pathlib import Path
 
 import dj_database_url
 import structlog
+from celery.schedules import crontab
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.csp import CSP
-
 from m3o_web import env
+from m3o_web.csp import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.string("M3O_VAR_DIR", str(BASE_DIR / "var")))
@@ -187,7 +187,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     "wallets-reconcile": {
         "task": "billing.tasks.wallets_reconcile",
-        "schedule": 3600,
+        # Nightly, after the day's usage is rolled up; it emails operators any mismatch.
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "balance-thresholds-check": {
+        "task": "billing.tasks.balance_thresholds_check",
+        "schedule": 60,
+    },
+    # Hourly, because months end at a different UTC hour in each account's zone.
+    "invoices-issue": {
+        "task": "billing.tasks.invoices_issue",
+        "schedule": crontab(minute=15),
     },
 }
 
@@ -306,24 +316,6 @@ SECURE_HSTS_PRELOAD = env.boolean("M3O_HSTS_PRELOAD", PRODUCTION)
 if env.boolean("M3O_BEHIND_TLS_PROXY", PRODUCTION):
     # The reverse proxy terminates TLS and sets this header to tell Django.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Stripe.js and its frames come from Stripe (or localstripe in development).
-_stripe_api_base = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")
-_STRIPE_JS_ORIGIN = env.string(
-    "STRIPE_JS_ORIGIN", "https://js.stripe.com" if "stripe.com" in _stripe_api_base else _stripe_api_base
-)
-SECURE_CSP = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, _STRIPE_JS_ORIGIN],
-    "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
-    "connect-src": [CSP.SELF, _STRIPE_JS_ORIGIN],
-    "frame-src": [_STRIPE_JS_ORIGIN],
-    "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF],
-    "base-uri": [CSP.SELF],
-    "object-src": [CSP.NONE],
-}
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -378,6 +370,30 @@ M3O_METRICS_TOKEN = env.string("M3O_METRICS_TOKEN", "")
 # Stripe: localstripe on loopback unless real keys are configured.
 STRIPE_API_BASE = env.string("STRIPE_API_BASE", "http://127.0.0.1:8420")
 STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY", "sk_test_localstripe")
+STRIPE_PUBLISHABLE_KEY = env.string("STRIPE_PUBLISHABLE_KEY", "pk_test_localstripe")
+# Stripe.js; localstripe serves a test copy that talks to STRIPE_API_BASE.
+STRIPE_JS_URL = env.string("STRIPE_JS_URL", f"{STRIPE_API_BASE.rstrip('/')}/js.stripe.com/v3/")
+SECURE_CSP = content_security_policy(stripe_js_url=STRIPE_JS_URL, stripe_api_base=STRIPE_API_BASE)
+# The signing secret of the webhook endpoint (/billing/stripe/webhook/). It has a
+# default only for localstripe on loopback; against real Stripe it is required,
+# because a known secret would let anyone forge payment events.
+_STRIPE_IS_LOCAL = STRIPE_API_BASE.startswith(("http://127.0.0.1:", "http://localhost:"))
+STRIPE_WEBHOOK_SECRET = env.string("STRIPE_WEBHOOK_SECRET", "whsec_localstripe" if _STRIPE_IS_LOCAL else None)
+# A webhook whose signed timestamp is older than this is rejected, against replays.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.integer("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300, minimum=1)
+STRIPE_CURRENCY = "usd"
+# Card top-ups, in US cents.
+M3O_TOPUP_MIN_CENTS = env.integer("M3O_TOPUP_MIN_CENTS", 1_000, minimum=50)
+M3O_TOPUP_MAX_CENTS = env.integer("M3O_TOPUP_MAX_CENTS", 1_000_000, minimum=M3O_TOPUP_MIN_CENTS)
+# An invoice is issued this long after its month ends, so that calls in flight at
+# midnight settle first. Keep it above M3O_HOLD_TTL_SECONDS, the longest a call can hold.
+M3O_INVOICE_GRACE_SECONDS = env.integer("M3O_INVOICE_GRACE_SECONDS", 900, minimum=0)
+# After a failed auto top-up, the next attempt waits this long, so a declined card is not charged every minute.
+M3O_AUTO_TOPUP_RETRY_AFTER_SECONDS = env.integer("M3O_AUTO_TOPUP_RETRY_AFTER_SECONDS", 6 * 3600, minimum=60)
+# First retry delay of an auto top-up that failed to reach Stripe; it doubles on each of 5 retries.
+M3O_AUTO_TOPUP_RETRY_BASE_SECONDS = env.integer("M3O_AUTO_TOPUP_RETRY_BASE_SECONDS", 60, minimum=1)
+# Recipients of operator alerts such as the nightly reconcile report. Empty: every active superuser.
+M3O_OPERATOR_EMAILS = env.string_list("M3O_OPERATOR_EMAILS", [])
 
 # --- Logging --------------------------------------------------------------
 

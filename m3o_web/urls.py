@@ -27,7 +27,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("", views.home, name="home"),
     path("dashboard/", billing_views.dashboard, name="dashboard"),
-    path("billing/", billing_views.billing, name="billing"),
+    path("billing/", include("billing.urls")),
     path("keys/", account_views.keys, name="keys"),
     path("keys/<int:key_id>/revoke/", account_views.key_revoke, name="key_revoke"),
     path("keys/<int:key_id>/rotate/", account_views.key_rotate, name="key_rotate"),

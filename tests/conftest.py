@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -11,11 +12,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
+from django.utils import timezone
+
 from accounts.authentication import key_cache
 from accounts.models import Account, ApiKey, User
 from m3o_web.celery import app as celery_app
 from services.ratelimit import get_rate_limiter
 from billing.models import Wallet
+from catalog.models import EndpointPrice
 from tests.factories import UserFactory, make_key, personal_account
 
 
@@ -30,6 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(pytest.mark.skip(reason="needs /usr/bin/chromium: apt-get install -y chromium"))
+
+
+PRICES_SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +100,11 @@ class Persona:
 
 
 def _persona(email: str) -> Persona:
+    # Built-in prices take effect when the test database is migrated; date them
+    # back so that tests travelling to earlier months still find a price.
+    EndpointPrice.objects.filter(effective_from__lte=timezone.now(), effective_from__gt=PRICES_SINCE).update(
+        effective_from=PRICES_SINCE
+    )
     user = UserFactory(email=email)
     key, secret = make_key(user)
     client = Client()

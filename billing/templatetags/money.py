@@ -17,3 +17,11 @@ def usd(units: int | None) -> str:
     value = Decimal(units or 0) / UNITS_PER_DOLLAR
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.6f}"
+
+
+@register.filter
+def usd_cents(cents: int | None) -> str:
+    """Format whole cents as dollars, e.g. 300 -> "$3.00"."""
+    value = Decimal(cents or 0) / 100
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"

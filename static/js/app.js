@@ -12,3 +12,9 @@ document.addEventListener("click", (event) => {
     });
   }
 });
+
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("[data-print]")) return;
+  event.preventDefault();
+  window.print();
+});

@@ -146,3 +146,44 @@ def test_rollup_picks_up_events_of_yesterday(owner: Persona) -> None:
 
     days = dict(UsageDaily.objects.values_list("day", "calls"))
     assert days == {dt.date(2026, 3, 1): 1, dt.date(2026, 3, 2): 1}
+
+
+def test_debit_beyond_balance_becomes_debt(owner: Persona) -> None:
+    owner.set_balance(0)
+    LedgerEntry.objects.all().delete()
+    wallet_apply(account_id=owner.account.pk, kind="topup", amount_units=3_000, reference="topup:1")
+
+    wallet_apply(account_id=owner.account.pk, kind="refund", amount_units=-5_000, reference="refund:1", allow_debt=True)
+
+    wallet = Wallet.objects.get(pk=owner.account.pk)
+    assert wallet.balance_units == 0
+    assert wallet.debt_units == 2_000
+    assert wallet_reconcile(account_id=owner.account.pk).ok
+
+
+def test_account_in_debt_cannot_reserve(owner: Persona) -> None:
+    Wallet.objects.filter(pk=owner.account.pk).update(balance_units=10 * PRICE, debt_units=1)
+    meter = DatabaseMeter()
+
+    for price in (PRICE, 0):
+        with pytest.raises(InsufficientCredit) as raised:
+            meter.reserve(account_id=owner.account.pk, request_id=f"r{price}", price_units=price)
+        assert raised.value.balance_units == 10 * PRICE - 1
+
+    assert not Hold.objects.exists()
+    assert owner.balance == 10 * PRICE
+
+
+def test_credit_pays_debt_first(owner: Persona) -> None:
+    owner.set_balance(0)
+    LedgerEntry.objects.all().delete()
+    wallet_apply(account_id=owner.account.pk, kind="refund", amount_units=-2_000, reference="refund:1", allow_debt=True)
+
+    wallet_apply(account_id=owner.account.pk, kind="topup", amount_units=500, reference="topup:1")
+    wallet = Wallet.objects.get(pk=owner.account.pk)
+    assert (wallet.balance_units, wallet.debt_units) == (0, 1_500)
+
+    wallet_apply(account_id=owner.account.pk, kind="topup", amount_units=10_000, reference="topup:2")
+    wallet.refresh_from_db()
+    assert (wallet.balance_units, wallet.debt_units) == (8_500, 0)
+    assert wallet_reconcile(account_id=owner.account.pk).ok

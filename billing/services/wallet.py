@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import structlog
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from accounts.models import Account
@@ -26,13 +27,22 @@ def wallet_open(*, account: Account) -> Wallet:
 
 
 def wallet_apply(
-    *, account_id: int, kind: str, amount_units: int, reference: str, description: str = ""
+    *,
+    account_id: int,
+    kind: str,
+    amount_units: int,
+    reference: str,
+    description: str = "",
+    allow_debt: bool = False,
 ) -> LedgerEntry:
     """Change the balance by ``amount_units`` with a ledger entry, exactly once per reference.
 
     Applying the same reference again returns the first entry and changes
-    nothing, so a redelivered webhook or retried task is harmless. A negative
-    amount larger than the balance raises BalanceTooLow and changes nothing.
+    nothing, so a redelivered webhook or retried task is harmless. A credit
+    pays off any debt first and adds the rest to the balance. A debit larger
+    than the balance raises BalanceTooLow and changes nothing, unless
+    ``allow_debt`` is set: then the balance goes to zero and the remainder
+    becomes debt.
     """
     existing = LedgerEntry.objects.filter(reference=reference).first()
     if existing:
@@ -46,10 +56,7 @@ def wallet_apply(
                 reference=reference,
                 description=description,
             )
-            updated = Wallet.objects.filter(pk=account_id, balance_units__gte=-min(amount_units, 0)).update(
-                balance_units=F("balance_units") + amount_units
-            )
-            if not updated:
+            if not _wallet_update(account_id=account_id, amount_units=amount_units, allow_debt=allow_debt):
                 raise BalanceTooLow(f"Wallet {account_id} cannot cover {amount_units} units.")
     except IntegrityError:
         # A concurrent writer applied the same reference first.
@@ -58,30 +65,64 @@ def wallet_apply(
     return entry
 
 
+def _wallet_update(*, account_id: int, amount_units: int, allow_debt: bool) -> bool:
+    """Apply one balance change in a single UPDATE; False if a debit does not fit and debt is not allowed.
+
+    Every SET expression reads the row's values from before the UPDATE, in
+    SQLite as in PostgreSQL. So each pair below uses the same old balance and
+    debt, and concurrent writers cannot interleave.
+    """
+    wallets = Wallet.objects.filter(pk=account_id)
+    if amount_units >= 0:
+        paid_debt = Least(F("debt_units"), Value(amount_units))
+        return bool(
+            wallets.update(
+                balance_units=F("balance_units") + amount_units - paid_debt,
+                debt_units=F("debt_units") - paid_debt,
+            )
+        )
+    debit = -amount_units
+    if not allow_debt:
+        return bool(wallets.filter(balance_units__gte=debit).update(balance_units=F("balance_units") - debit))
+    return bool(
+        wallets.update(
+            balance_units=Greatest(F("balance_units") - debit, Value(0)),
+            debt_units=F("debt_units") + Greatest(Value(debit) - F("balance_units"), Value(0)),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class ReconcileResult:
     account_id: int
     balance_units: int
     held_units: int
     ledger_units: int
+    debt_units: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.balance_units + self.held_units == self.ledger_units
+        return self.balance_units - self.debt_units + self.held_units == self.ledger_units
+
+    @property
+    def difference_units(self) -> int:
+        """How far the wallet is above its ledger (negative: below)."""
+        return self.balance_units - self.debt_units + self.held_units - self.ledger_units
 
 
 def wallet_reconcile(*, account_id: int) -> ReconcileResult:
-    """Check that balance plus open holds equals the sum of the ledger."""
+    """Check that balance minus debt plus open holds equals the sum of the ledger."""
     with transaction.atomic():
         wallet = Wallet.objects.select_for_update().get(pk=account_id)
         held = Hold.objects.filter(wallet_id=account_id).aggregate(total=Sum("amount_units"))["total"] or 0
         ledger = LedgerEntry.objects.filter(wallet_id=account_id).aggregate(total=Sum("amount_units"))["total"] or 0
-    result = ReconcileResult(account_id, wallet.balance_units, held, ledger)
+    result = ReconcileResult(account_id, wallet.balance_units, held, ledger, wallet.debt_units)
     if not result.ok:
         logger.error(
             "Wallet does not reconcile",
             account_id=account_id,
             balance_units=wallet.balance_units,
+            debt_units=wallet.debt_units,
             held_units=held,
             ledger_units=ledger,
         )

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_alter_account_status'),
-        ('billing', '0001_initial'),
+        ('billing', '0005_plans'),
     ]
 
     operations = [
