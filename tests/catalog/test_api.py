@@ -12,12 +12,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_list_returns_listed_services_with_prices() -> None:
-    Service.objects.create(slug="secret", name="Unreleased", status=Service.Status.DRAFT)
+    Service.objects.create(slug="unreleased-draft", name="Unreleased", status=Service.Status.DRAFT)
 
     body = Client().get("/api/catalog/services/").json()
 
     assert body["count"] == len(registry.all_services())
-    assert "secret" not in [service["slug"] for service in body["results"]]
+    assert "unreleased-draft" not in [service["slug"] for service in body["results"]]
     hello = next(service for service in body["results"] if service["slug"] == "helloworld")
     assert hello["slug"] == "helloworld"
     assert hello["category"] == {"slug": "developer-tools", "name": "Developer tools"}

@@ -48,7 +48,7 @@ def test_migrate_again_is_harmless() -> None:
 
 
 def test_explore_lists_published_services_only() -> None:
-    Service.objects.create(slug="secret", name="Unreleased", status=Service.Status.DRAFT)
+    Service.objects.create(slug="unreleased-draft", name="Unreleased", status=Service.Status.DRAFT)
     page = Client().get("/explore/").content.decode()
     assert "Hello World" in page
     assert "Unreleased" not in page
@@ -69,9 +69,9 @@ def test_service_page_shows_endpoint_price_and_example() -> None:
     assert "Hello Alice" in page
 
 
-@pytest.mark.parametrize("slug", ["nosuch", "secret"])
+@pytest.mark.parametrize("slug", ["nosuch", "unreleased-draft"])
 def test_unknown_or_draft_service_page_is_404(slug: str) -> None:
-    Service.objects.create(slug="secret", name="Unreleased", status=Service.Status.DRAFT)
+    Service.objects.create(slug="unreleased-draft", name="Unreleased", status=Service.Status.DRAFT)
     assert Client().get(f"/explore/{slug}/").status_code == 404
 
 
