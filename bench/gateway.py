@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each round in seconds (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent wrk connections (default 32)")
     parser.add_argument("--workers", type=int, default=1, help="granian worker processes (default 1)")
+    parser.add_argument(
+        "--recreate-database", action="store_true", help="drop and create the benchmark database first"
+    )
     args = parser.parse_args()
 
     env = {
@@ -79,7 +82,7 @@ def main() -> None:
     }
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
-    _create_database(env["DATABASE_URL"])
+    _create_database(env["DATABASE_URL"], recreate=args.recreate_database)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
 
     import django
@@ -148,12 +151,14 @@ def main() -> None:
         sys.exit("Money invariant broken: see the line above.")
 
 
-def _create_database(url: str) -> None:
+def _create_database(url: str, *, recreate: bool) -> None:
     import psycopg
 
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
+        if recreate:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
 

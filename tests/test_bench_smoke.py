@@ -20,7 +20,10 @@ def test_gateway_benchmark_runs() -> None:
     database = settings.DATABASES["default"]
     url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/m3o_bench_smoke"
     result = subprocess.run(
-        [sys.executable, "bench/gateway.py", "--rounds", "1", "--seconds", "1", "--connections", "4"],
+        [
+            sys.executable, "bench/gateway.py", "--rounds", "1", "--seconds", "1", "--connections", "4",
+            "--recreate-database",
+        ],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": url, "REDIS_URL": os.environ["REDIS_URL"]},
         capture_output=True,
