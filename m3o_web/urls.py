@@ -19,6 +19,7 @@ admin.site.site_title = "M3O admin"
 
 urlpatterns = [
     path("v1/<str:service>/<str:endpoint>", gateway, name="gateway"),
+    path("u/", include("services.builtin.url.urls")),
     re_path(r"^v1(?:/.*)?$", views.api_not_found),
     path("", views.home, name="home"),
     path("dashboard/", billing_views.dashboard, name="dashboard"),
