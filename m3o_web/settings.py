@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "services.builtin.db",
     "services.builtin.notes",
     "services.builtin.secret",
+    "services.builtin.url",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which

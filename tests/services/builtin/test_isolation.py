@@ -24,7 +24,7 @@ class Step:
     # Top-level fields the response must contain, when given.
     expected: dict[str, Any] = field(default_factory=dict)
     # A check on the whole response body, for values inside nested objects.
-    holds: Callable[[dict[str, Any]], bool] | None = None
+    check_body: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,8 @@ CASES = [
             Step("Create", {"id": "n", "title": "outsider"}),
         ],
         checks=[
-            Step("Read", {"id": "n"}, 200, holds=lambda body: body["note"]["text"] == "secret"),
-            Step("List", {}, 200, holds=lambda body: [note["title"] for note in body["notes"]] == ["owner"]),
+            Step("Read", {"id": "n"}, 200, check_body=lambda body: body["note"]["text"] == "secret"),
+            Step("List", {}, 200, check_body=lambda body: [note["title"] for note in body["notes"]] == ["owner"]),
         ],
     ),
     IsolationCase(
@@ -115,6 +115,22 @@ CASES = [
             Step("List", {}, 200, {"keys": ["token"]}),
         ],
     ),
+    IsolationCase(
+        service="url",
+        setup=[Step("Create", {"id": "owned", "destinationURL": "https://example.com/owner"})],
+        attacks=[
+            Step("Resolve", {"id": "owned"}, 404, {"id": "url.resolve"}),
+            Step("Update", {"id": "owned", "destinationURL": "https://evil.example/"}, 404, {"id": "url.update"}),
+            Step("Delete", {"id": "owned"}, 404, {"id": "url.delete"}),
+            Step("List", {}, 200, {"urls": []}),
+            # Short ids are one public namespace, so a taken id is rejected rather than shadowed.
+            Step("Create", {"id": "owned", "destinationURL": "https://evil.example/"}, 400, {"id": "url.create"}),
+        ],
+        checks=[
+            Step("Resolve", {"id": "owned"}, 200, check_body=lambda body: body["url"]["destinationURL"].endswith("/owner")),
+            Step("List", {}, 200, check_body=lambda body: [link["id"] for link in body["urls"]] == ["owned"]),
+        ],
+    ),
 ]
 
 
@@ -124,8 +140,8 @@ def run(persona: Persona, service: str, step: Step) -> dict[str, Any]:
     body = response.json()
     for name, value in step.expected.items():
         assert body.get(name) == value, (step, body)
-    if step.holds is not None:
-        assert step.holds(body), (step, body)
+    if step.check_body is not None:
+        assert step.check_body(body), (step, body)
     return body
 
 
