@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from accounts.models import Account, ApiKey, AuditEvent, Membership, User
 from accounts.services import api_key_revoke, audit_record
+from m3o_web.admin import ReadOnlyAdminMixin
 
 
 class MembershipInline(admin.TabularInline):
@@ -77,16 +78,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "action", "target", "account", "actor"]
     list_filter = ["action"]
     search_fields = ["target", "account__name", "actor__email"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

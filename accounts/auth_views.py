@@ -11,7 +11,7 @@ from django.http import HttpResponse
 
 
 class SignupView(AllauthSignupView):
-    """Signup that answers a race on the same address with a form error, not a 500.
+    """Signup that turns a race on the same address into a form error, not a 500.
 
     Two requests for one address can both pass the form's uniqueness check;
     the database's unique index then rejects the second insert.

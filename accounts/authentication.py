@@ -40,7 +40,7 @@ MAX_CACHED_KEYS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class KeyState:
-    """What the gateway needs to know about a key, detached from the ORM."""
+    """The state of a key that the gateway checks on each call, detached from the ORM."""
 
     key_id: int
     account_id: int
@@ -175,8 +175,8 @@ def _set_new_epoch() -> None:
 def auth_epoch_bump() -> None:
     """Make every process reload cached keys, now and again once the current transaction commits.
 
-    A process that reloads between the two reads the row as it was before the
-    change, which is still in force until the commit; the second bump then
+    A process that reloads between the two bumps reads the row as it was before
+    the change, which is still in force until the commit. The second bump then
     makes it reload the changed row.
     """
     _set_new_epoch()

@@ -32,7 +32,7 @@ def create_personal_account(sender: type[User], instance: User, created: bool, r
 @receiver(post_save, sender=ApiKey, dispatch_uid="accounts_key_saved")
 @receiver(post_save, sender=Account, dispatch_uid="accounts_account_saved")
 def invalidate_cached_keys(sender: type, instance: object, created: bool, **kwargs: Any) -> None:
-    """A saved key or account may change who can call (admin edits scopes, expiry or status)."""
+    """Drop cached keys after a key or account is saved, because admin edits of scopes, expiry or status change who can call."""
     if not created:
         from accounts.authentication import auth_epoch_bump
 

@@ -29,22 +29,14 @@ from billing.models import (
     Wallet,
 )
 from billing.selectors import ledger_with_running_balance
+from m3o_web.admin import ReadOnlyAdminMixin
 from billing.services import BalanceTooLow
 from billing.services.operations import reconcile_all, wallet_credit_by_operator
 from billing.services.payments import PaymentError, payment_refund
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Money and usage rows change only through billing services, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Wallet)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django import forms
 
 from billing.models import LedgerEntry
-from billing.templatetags.money import UNITS_PER_DOLLAR
+from m3o_web.money import UNITS_PER_DOLLAR
 
 
 class WalletCreditForm(forms.Form):

@@ -36,7 +36,7 @@ class InsufficientCredit(Exception):
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    """What the gateway knows about a finished call."""
+    """The facts the gateway records about a finished call."""
 
     request_id: str
     account_id: int

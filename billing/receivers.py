@@ -15,7 +15,7 @@ from billing.services import wallet_apply, wallet_open
 
 @receiver(account_created, dispatch_uid="billing_open_wallet")
 def open_wallet_with_signup_credit(sender: type[Account], account: Account, **kwargs: Any) -> None:
-    """Every new account gets a wallet and, when configured, a promotional credit."""
+    """Open a wallet for every new account and, when configured, grant the promotional credit."""
     wallet_open(account=account)
     credit = settings.M3O_SIGNUP_CREDIT_UNITS
     if credit > 0:

@@ -19,6 +19,7 @@ from accounts.decorators import with_membership
 from accounts.models import Membership
 from billing.invoice_pdf import invoice_pdf_render
 from m3o_web.metrics import WEBHOOK_FAILURES
+from m3o_web.money import dollars
 from billing.models import UNITS_PER_CENT, BalanceAlert, Invoice, InvoiceLine, Payment, Plan, SavedCard
 from billing.selectors import (
     auto_topups_for_account,
@@ -85,7 +86,7 @@ def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
         "invoices": invoices_for_account(account, limit=36),
         "profile": profile,
         # Plain numbers for the form inputs, which parse_amount_cents reads back.
-        "auto_threshold_dollars": f"{Decimal(profile.auto_topup_threshold_units) / 1_000_000:.2f}",
+        "auto_threshold_dollars": f"{dollars(profile.auto_topup_threshold_units):.2f}",
         "auto_amount_dollars": f"{Decimal(profile.auto_topup_amount_cents) / 100:.2f}",
         "alerts": balance_alerts_for_account(account),
         "auto_topups": auto_topups_for_account(account, limit=5),

@@ -19,6 +19,7 @@ from catalog import admin_forms
 from catalog.models import Category, Endpoint, EndpointPrice, Service, UpstreamConfig
 from catalog.pricing import price_change_preview
 from catalog.selectors import endpoints_with_prices
+from m3o_web.admin import ReadOnlyAdminMixin
 from catalog.services import (
     endpoint_price_schedule,
     operator_fields_record,
@@ -168,7 +169,7 @@ class ServiceAdmin(admin.ModelAdmin):
                 upstream_credential_set(config=config, credential="")
 
 
-class EndpointPriceInline(admin.TabularInline):
+class EndpointPriceInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The price history, read-only: prices change through Change price, which adds a row."""
 
     model = EndpointPrice
@@ -176,15 +177,6 @@ class EndpointPriceInline(admin.TabularInline):
     fields = ["effective_from", "price_units", "source", "note", "created_by", "created_at"]
     readonly_fields = fields
     ordering = ["-effective_from"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Endpoint)

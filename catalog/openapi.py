@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from catalog.models import Endpoint, Service
+from m3o_web.money import dollars
 
 OPENAPI_VERSION = "3.1.0"
 
@@ -73,7 +74,7 @@ def _media(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, Any]:
 
 def _operation(endpoint: Endpoint, price_units: int) -> dict[str, Any]:
     service = endpoint.service
-    price = "free" if price_units == 0 else f"{price_units} units (US${price_units / 1_000_000:.6f})"
+    price = "free" if price_units == 0 else f"{price_units} units (US${dollars(price_units):.6f})"
     responses: dict[str, Any] = {
         "200": {
             "description": "Success. X-M3O-Cost is the charge in units, X-M3O-Balance the balance left.",

@@ -74,7 +74,7 @@ class ComponentFailureMiddleware:
 
     The gateway handles these failures itself; this covers the web pages,
     which need both (sessions in the database, sign-in rate limits in Redis).
-    Failures inside other middleware reach handler500, which answers the same.
+    Failures inside other middleware reach handler500, which returns the same 503.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -357,9 +357,9 @@ M3O_FIELD_ENCRYPTION_KEY = env.string("M3O_FIELD_ENCRYPTION_KEY", "")
 # on. Both are for development and tests.
 M3O_UPSTREAM_ALLOWED_HOSTS = env.string_list("M3O_UPSTREAM_ALLOWED_HOSTS", [])
 M3O_UPSTREAM_ALLOW_PRIVATE = env.boolean("M3O_UPSTREAM_ALLOW_PRIVATE", False)
-# An upstream response larger than this is a 502, so one upstream cannot fill the gateway's memory.
-# The longest an upstream call may take in all, however steadily the upstream trickles bytes.
+# The maximum time an upstream call may take in total, however steadily the upstream trickles bytes.
 M3O_UPSTREAM_MAX_CALL_SECONDS = env.integer("M3O_UPSTREAM_MAX_CALL_SECONDS", 30, minimum=1)
+# An upstream response larger than this is a 502, so one upstream cannot fill the gateway's memory.
 M3O_UPSTREAM_MAX_RESPONSE_BYTES = env.integer("M3O_UPSTREAM_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, minimum=1024)
 
 # Routes /v1/bench/echo, the baseline of bench/gateway.py. Never in production.

@@ -20,11 +20,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import KeyState, key_cache
-from billing.metering import CallRecord, InsufficientCredit, get_meter
+from billing.metering import CallRecord, InsufficientCredit, get_meter, is_chargeable
 from billing.quotas import FreeCall, call_cost, free_call_return
 from catalog.models import Endpoint, Service
 from catalog.selectors import endpoint_for_call
 from m3o_web.metrics import record_call
+from m3o_web.money import dollars
 from m3o_web.errors import (
     ApiError,
     Forbidden,
@@ -53,7 +54,7 @@ ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
 def format_usd(units: int) -> str:
-    return f"US${units / 1_000_000:.6f}"
+    return f"US${dollars(units):.6f}"
 
 
 @csrf_exempt
@@ -235,11 +236,12 @@ class _Call:
         )
 
     def _rate_limit(self, key: KeyState) -> None:
-        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=default_limits())
+        limits = default_limits()
+        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
         self.rate_decision = decision
         if not decision.allowed:
             raise TooManyRequests(
-                f"Rate limit reached: {decision.limit} calls per {default_limits().window_seconds} seconds. "
+                f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
                 f"Retry after {decision.reset_seconds} seconds.",
             )
 
@@ -325,7 +327,7 @@ class _Call:
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             source=self.source,
         )
-        if self.free_call is not None and not 200 <= status_code < 300:
+        if self.free_call is not None and not is_chargeable(status_code):
             free_call_return(self.free_call)
         settlement = get_meter().settle(record=record, price_units=self.price_units if self.reserved else 0)
         response["X-M3O-Cost"] = str(settlement.charged_units)

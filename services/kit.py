@@ -1,4 +1,4 @@
-"""What a built-in service may use: its call context and the typed errors.
+"""The kit of a built-in service: its call context and the typed errors.
 
 A built-in service never imports billing or accounts. It gets the caller's
 account id, the request id and the validated body, and reports failures by

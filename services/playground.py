@@ -49,7 +49,7 @@ def _caller(membership: Membership) -> KeyState:
 
 
 def _initial_request(request: HttpRequest, examples: list[Any]) -> str:
-    """The request shown in the editor: a shared one from ?request=, else the first example, else {}."""
+    """Return the request for the editor: a shared one from ?request=, else the first example, else {}."""
     shared = request.GET.get("request", "")
     if shared and len(shared) <= MAX_SHARED_REQUEST_CHARS:
         try:

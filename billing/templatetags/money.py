@@ -6,15 +6,15 @@ from decimal import Decimal
 
 from django import template
 
-register = template.Library()
+from m3o_web.money import dollars
 
-UNITS_PER_DOLLAR = 1_000_000
+register = template.Library()
 
 
 @register.filter
 def usd(units: int | None) -> str:
     """Format units as dollars with every unit visible, e.g. 999000 -> "$0.999000"."""
-    value = Decimal(units or 0) / UNITS_PER_DOLLAR
+    value = dollars(units or 0)
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.6f}"
 

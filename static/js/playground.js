@@ -35,7 +35,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const body = parsedRequest();
     if (body === null) return;
     run.disabled = true;
-    document.getElementById("result").hidden = true;  // no stale answer while this one runs
+    document.getElementById("result").hidden = true;  // hide the previous response while this one runs
     const started = performance.now();
     try {
       const response = await fetch(root.dataset.runUrl, {
