@@ -207,7 +207,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
 class PlanAdmin(admin.ModelAdmin):
     """Plans are defined here by operators. A price change creates a new Stripe plan for new subscriptions."""
 
-    list_display = ["name", "slug", "monthly_price_cents", "included_free_calls", "rate_limit_per_minute", "storage_cap_mb", "is_active", "is_default"]
+    list_display = ["name", "slug", "monthly_price_cents", "included_free_calls", "rate_limit_per_minute", "storage_cap_mb", "max_rows_per_service", "is_active", "is_default"]
     list_editable = ["is_active"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["stripe_plan_id"]

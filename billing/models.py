@@ -407,7 +407,12 @@ class Plan(models.Model):
     monthly_price_cents = models.PositiveIntegerField(default=0, help_text="US cents a month; 0 for a free plan.")
     included_free_calls = models.PositiveIntegerField(default=0, help_text="Calls a month that are not charged.")
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Calls a minute per account; empty: no limit.")
-    storage_cap_mb = models.PositiveIntegerField(null=True, blank=True, help_text="Storage across services, in MB; empty: no cap.")
+    storage_cap_mb = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Bytes each data service may store for an account, in MB; empty: no cap."
+    )
+    max_rows_per_service = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Rows each data service may store for an account; empty: the platform default."
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive plans cannot be chosen; subscribers keep them.")
     is_default = models.BooleanField(default=False, help_text="The plan of accounts without a subscription.")
     # Created in Stripe on first subscription, one per plan and price.

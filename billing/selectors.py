@@ -124,12 +124,14 @@ class PlanLimits:
     included_free_calls: int
     rate_limit_per_minute: int | None
     storage_cap_mb: int | None
+    max_rows_per_service: int | None = None
 
 
 def plan_limits(account_id: int) -> PlanLimits:
     """Return the limits of the account's plan: its subscription's, else the default plan's, else none.
 
-    NOTE: the gateway does not read these yet; rate limits and free calls are enforced there.
+    The data services read the storage caps through ``services.kit.storage_limits``.
+    NOTE: the gateway does not read the rate limit and included calls yet.
     """
     subscription = Subscription.objects.select_related("plan").filter(pk=account_id).first()
     plan = subscription.plan if subscription else Plan.objects.filter(is_default=True).first()
@@ -140,6 +142,7 @@ def plan_limits(account_id: int) -> PlanLimits:
         included_free_calls=plan.included_free_calls,
         rate_limit_per_minute=plan.rate_limit_per_minute,
         storage_cap_mb=plan.storage_cap_mb,
+        max_rows_per_service=plan.max_rows_per_service,
     )
 
 

@@ -11,9 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from m3o_web.errors import ApiError, BadRequest, Forbidden, NotFound, ServiceUnavailable
 
-__all__ = ["ApiError", "BadRequest", "CallContext", "Forbidden", "NotFound", "ServiceUnavailable"]
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "CallContext",
+    "Forbidden",
+    "NotFound",
+    "ServiceUnavailable",
+    "StorageLimits",
+    "storage_limits",
+]
+
+DEFAULT_MAX_ROWS_PER_ACCOUNT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +36,23 @@ class CallContext:
     service: str
     endpoint: str
     body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StorageLimits:
+    """What one account may store in each data service; ``max_bytes`` None is no byte cap."""
+
+    max_rows: int
+    max_bytes: int | None
+
+
+def storage_limits(account_id: int) -> StorageLimits:
+    """Return the account's storage caps per data service, from its plan or the platform default."""
+    from billing.selectors import plan_limits  # the kit is the one door from a service to billing
+
+    limits = plan_limits(account_id)
+    default_rows = int(getattr(settings, "M3O_DATA_MAX_ROWS_PER_ACCOUNT", DEFAULT_MAX_ROWS_PER_ACCOUNT))
+    return StorageLimits(
+        max_rows=limits.max_rows_per_service if limits.max_rows_per_service is not None else default_rows,
+        max_bytes=limits.storage_cap_mb * 1024 * 1024 if limits.storage_cap_mb is not None else None,
+    )

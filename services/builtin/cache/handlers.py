@@ -36,7 +36,7 @@ def _make_room(context: CallContext) -> None:
     """Drop the account's expired entries, then raise Forbidden if no row is free."""
     now = timezone.now()
     CacheEntry.objects.filter(account_id=context.account_id, expires_at__lte=now).delete()
-    check_room(service="cache", stored=CacheEntry.objects.filter(account_id=context.account_id).count())
+    check_room(account_id=context.account_id, service="cache", stored=CacheEntry.objects.filter(account_id=context.account_id).count())
 
 
 def set_value(context: CallContext) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def create(context: CallContext) -> dict[str, Any]:
     data = {**context.body["record"], "id": record_id}
 
     with transaction.atomic():
-        check_room(service="db", stored=Record.objects.filter(account_id=context.account_id).count())
+        check_room(account_id=context.account_id, service="db", stored=Record.objects.filter(account_id=context.account_id).count())
         try:
             with transaction.atomic():
                 Record.objects.create(account_id=context.account_id, table=table, record_id=record_id, data=data)

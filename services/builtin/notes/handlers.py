@@ -27,7 +27,7 @@ def create(context: CallContext) -> dict[str, Any]:
     note_id = context.body.get("id") or str(uuid.uuid4())
 
     with transaction.atomic():
-        check_room(service="notes", stored=_notes(context).count())
+        check_room(account_id=context.account_id, service="notes", stored=_notes(context).count())
         try:
             with transaction.atomic():
                 note = Note.objects.create(

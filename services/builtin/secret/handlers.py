@@ -33,7 +33,7 @@ def set_secret(context: CallContext) -> dict[str, Any]:
 
     with transaction.atomic():
         if not _secrets(context).filter(key=key).exists():
-            check_room(service="secret", stored=_secrets(context).count())
+            check_room(account_id=context.account_id, service="secret", stored=_secrets(context).count())
         Secret.objects.update_or_create(
             account_id=context.account_id, key=key, defaults={"value_encrypted": value_encrypted}
         )

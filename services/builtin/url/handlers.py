@@ -62,7 +62,7 @@ def _insert(context: CallContext, short_id: str, destination: str) -> ShortURL |
 def shorten(context: CallContext) -> dict[str, Any]:
     """Create a link under a new random id."""
     destination = _destination(context)
-    check_room(service="url", stored=_links(context).count())
+    check_room(account_id=context.account_id, service="url", stored=_links(context).count())
     for _ in range(GENERATED_ID_ATTEMPTS):
         link = _insert(context, secrets.token_urlsafe(6), destination)
         if link is not None:
@@ -76,7 +76,7 @@ def create(context: CallContext) -> dict[str, Any]:
     if "id" not in context.body:
         return shorten(context)
     destination = _destination(context)
-    check_room(service="url", stored=_links(context).count())
+    check_room(account_id=context.account_id, service="url", stored=_links(context).count())
     link = _insert(context, context.body["id"], destination)
     if link is None:
         raise BadRequest(
