@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "services.builtin.cache",
     "services.builtin.db",
     "services.builtin.notes",
+    "services.builtin.qr",
     "services.builtin.secret",
     "services.builtin.url",
 ]
