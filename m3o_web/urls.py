@@ -33,6 +33,7 @@ urlpatterns = [
     path("keys/", account_views.keys, name="keys"),
     path("keys/<int:key_id>/revoke/", account_views.key_revoke, name="key_revoke"),
     path("keys/<int:key_id>/rotate/", account_views.key_rotate, name="key_rotate"),
+    path("", include("accounts.team_urls")),
     path("settings/", account_views.settings_home, name="settings"),
     path("settings/activity/", account_views.activity, name="activity"),
     path("settings/delete/", account_views.account_delete, name="account_delete"),
