@@ -22,6 +22,7 @@ admin.site.site_title = "M3O admin"
 urlpatterns = [
     path("v1/<str:service>/<str:endpoint>", gateway, name="gateway"),
     path("u/", include("services.builtin.url.urls")),
+    path("f/", include("services.builtin.file.urls")),
     re_path(r"^v1(?:/.*)?$", views.api_not_found),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
