@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from services.builtin.contact.models import DETAIL_FIELDS, Contact
 from services.builtin.storable import check_write_room, json_size, reject_unstorable
@@ -131,10 +132,10 @@ def delete(context: CallContext) -> dict[str, Any]:
 
 
 def list_contacts(context: CallContext) -> dict[str, Any]:
-    """List contacts by name, a page at a time."""
+    """List contacts by name, ignoring case, a page at a time."""
     offset = context.body.get("offset", 0)
     limit = context.body.get("limit", 30)
-    contacts = _contacts(context).order_by("name", "contact_id")[offset : offset + limit]
+    contacts = _contacts(context).order_by(Lower("name"), "name", "contact_id")[offset : offset + limit]
     return {"contacts": [contact.as_dict() for contact in contacts]}
 
 

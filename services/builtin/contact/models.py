@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Lower
 
 # The repeated details of a contact, each a JSON list of {"label": ..., <value field>: ...}.
 DETAIL_FIELDS = {
@@ -35,7 +36,8 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "contact_id"], name="builtin_contact_unique_contact")
         ]
-        indexes = [models.Index(fields=["account", "name"], name="builtin_contact_name")]
+        # List pages through contacts by name, ignoring case.
+        indexes = [models.Index("account", Lower("name"), name="builtin_contact_name")]
 
     def __str__(self) -> str:
         return f"{self.account_id}:{self.contact_id}"
