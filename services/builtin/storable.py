@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Count, QuerySet, Sum
 
 from services.builtin.quota import check_room
@@ -63,9 +64,15 @@ def check_write_room(
     ``rows`` are the account's rows in the service, each with a ``size_bytes``
     field. A new row counts against the row cap; a write that does not grow
     the stored bytes always fits, so that callers can shrink data over a cap.
+    Call it inside the transaction that writes: it locks the account's row.
     """
     if replacing_size is not None and size <= replacing_size:
         return
+    # Race: two writes could both count the rows below the cap and both insert. Locking the
+    # account's row until the caller's transaction ends makes the count and the write one step
+    # per account. NO KEY UPDATE still lets other transactions insert rows that refer to it.
+    account_model = apps.get_model("accounts", "Account")
+    list(account_model.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk", flat=True))
     totals = rows.aggregate(count=Count("pk"), total=Sum("size_bytes"))
     stored_bytes = (totals["total"] or 0) - (replacing_size or 0)
     check_room(
