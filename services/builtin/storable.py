@@ -1,7 +1,7 @@
 """Checks and sizes shared by the data services that store callers' JSON.
 
 JSON can carry strings that PostgreSQL cannot store (a NUL character) or that
-are not valid UTF-8 (a lone surrogate such as "\\ud800"); such a value must be
+are not valid UTF-8 (a lone surrogate such as "\\ud800"). Such a value must be
 a 400 naming the field, never a database error.
 """
 
@@ -41,11 +41,11 @@ def _unstorable_path(value: Any, path: str) -> str | None:
 
 
 def reject_unstorable(body: dict[str, Any], *, error_id: str) -> None:
-    """Raise BadRequest when any string in the body holds a NUL character or a lone surrogate."""
+    """Raise BadRequest when any string in the body contains a NUL character or a lone surrogate."""
     path = _unstorable_path(body, "")
     if path is not None:
         raise BadRequest(
-            f"The field {path!r} holds a NUL character or invalid Unicode, which cannot be stored. Remove it.",
+            f"Invalid {path!r}: it contains a NUL character or invalid Unicode, which cannot be stored. Remove it.",
             error_id=error_id,
             fields={path: "Contains a NUL character or invalid Unicode."},
         )
@@ -62,7 +62,7 @@ def check_write_room(
     """Check the caps before a write of ``size`` bytes, a new row or one replacing a row of ``replacing_size``.
 
     ``rows`` are the account's rows in the service, each with a ``size_bytes``
-    field. A new row counts against the row cap; a write that does not grow
+    field. A new row counts against the row cap. A write that does not grow
     the stored bytes always fits, so that callers can shrink data over a cap.
     Call it inside the transaction that writes: it locks the account's row.
     """

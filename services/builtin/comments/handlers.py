@@ -67,13 +67,13 @@ def read(context: CallContext) -> dict[str, Any]:
 def update(context: CallContext) -> dict[str, Any]:
     """Change a comment's subject, its text or both; a field left out keeps its value."""
     reject_unstorable(context.body, error_id=_error_id(context))
-    given = context.body["comment"]
-    changes = {name: given[name] for name in ("subject", "text") if name in given}
+    requested_comment = context.body["comment"]
+    changes = {name: requested_comment[name] for name in ("subject", "text") if name in requested_comment}
 
     with transaction.atomic():
-        comment = _comments(context).select_for_update().filter(comment_id=given["id"]).first()
+        comment = _comments(context).select_for_update().filter(comment_id=requested_comment["id"]).first()
         if comment is None:
-            raise _missing(context, given["id"])
+            raise _missing(context, requested_comment["id"])
         for name, value in changes.items():
             setattr(comment, name, value)
         size = _size(comment.subject, comment.text)

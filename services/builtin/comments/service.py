@@ -117,7 +117,7 @@ SERVICE = register(
             BuiltinEndpoint(
                 name="Delete",
                 handler=handlers.delete,
-                description="Delete a comment by id. The response holds the comment as it was.",
+                description="Delete a comment by id. The response contains the comment as it was.",
                 request_schema=ID_REQUEST,
                 response_schema=COMMENT_RESPONSE,
                 price_units=100,

@@ -39,22 +39,29 @@ def _changes(context: CallContext) -> dict[str, Any]:
     """Return the model fields the request sets, checking the values the schema cannot."""
     reject_unstorable(context.body, error_id=_error_id(context))
     changes: dict[str, Any] = {}
+
     if "name" in context.body:
         if not context.body["name"].strip():
             raise _invalid(context, "name", context.body["name"], "Give the contact a name.")
         changes["name"] = context.body["name"]
+
     for field, value_field in DETAIL_FIELDS.items():
         if field in context.body:
-            changes[field] = [{"label": entry.get("label", ""), value_field: entry[value_field]} for entry in context.body[field]]
+            changes[field] = [
+                {"label": entry.get("label", ""), value_field: entry[value_field]} for entry in context.body[field]
+            ]
     for index, email in enumerate(changes.get("emails", [])):
         try:
             validate_email(email["address"])
         except ValidationError:
-            raise _invalid(context, f"emails[{index}].address", email["address"], "Give an email address such as jane@example.com.") from None
+            rule = "Give an email address such as jane@example.com."
+            raise _invalid(context, f"emails[{index}].address", email["address"], rule) from None
     for index, link in enumerate(changes.get("links", [])):
         parts = urlsplit(link["url"])
         if parts.scheme.lower() not in {"http", "https"} or not parts.hostname or any(c.isspace() for c in link["url"]):
-            raise _invalid(context, f"links[{index}].url", link["url"], "Give an absolute http:// or https:// URL without spaces.")
+            rule = "Give an absolute http:// or https:// URL without spaces."
+            raise _invalid(context, f"links[{index}].url", link["url"], rule)
+
     if "birthday" in context.body:
         changes["birthday"] = _birthday(context, context.body["birthday"])
     if "note" in context.body:
@@ -81,7 +88,9 @@ def create(context: CallContext) -> dict[str, Any]:
     contact.size_bytes = json_size(contact.details())
 
     with transaction.atomic():
-        check_write_room(rows=_contacts(context), account_id=context.account_id, service="contact", size=contact.size_bytes)
+        check_write_room(
+            rows=_contacts(context), account_id=context.account_id, service="contact", size=contact.size_bytes
+        )
         try:
             with transaction.atomic():
                 contact.save(force_insert=True)

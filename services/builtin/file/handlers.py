@@ -31,7 +31,9 @@ def _has_control_character(value: str) -> bool:
 
 def _project(context: CallContext, value: str) -> str:
     if "/" in value or value in {".", ".."} or _has_control_character(value):
-        raise BadRequest(f"Invalid project {value[:100]!r}. {PROJECT_RULE}", error_id=_error_id(context), fields={"project": PROJECT_RULE})
+        raise BadRequest(
+            f"Invalid project {value[:100]!r}. {PROJECT_RULE}", error_id=_error_id(context), fields={"project": PROJECT_RULE}
+        )
     return value
 
 
@@ -44,7 +46,9 @@ def _path(context: CallContext, value: str, *, folder: bool = False) -> str:
             return "/"
     names = path[1:].split("/")
     if any(name in {"", ".", ".."} for name in names) or _has_control_character(path) or len(path) > 400:
-        raise BadRequest(f"Invalid path {value[:100]!r}. {PATH_RULE}", error_id=_error_id(context), fields={"path": PATH_RULE})
+        raise BadRequest(
+            f"Invalid path {value[:100]!r}. {PATH_RULE}", error_id=_error_id(context), fields={"path": PATH_RULE}
+        )
     return path
 
 
@@ -59,16 +63,16 @@ def _missing(context: CallContext, project: str, path: str) -> NotFound:
 def save(context: CallContext) -> dict[str, Any]:
     """Create or replace a file, public or private, and return its public URL when public."""
     reject_unstorable(context.body, error_id=_error_id(context))
-    given = context.body["file"]
-    project = _project(context, given["project"])
-    path = _path(context, given["path"])
-    content = given.get("content", "")
-    metadata = given.get("metadata", {})
+    requested_file = context.body["file"]
+    project = _project(context, requested_file["project"])
+    path = _path(context, requested_file["path"])
+    content = requested_file.get("content", "")
+    metadata = requested_file.get("metadata", {})
     public = context.body.get("public", False)
     size = len(content.encode("utf-8")) + json_size(metadata)
 
-    # Two first saves of one path can race past the lookup; the unique constraint stops the
-    # second insert, and its retry finds the first file and replaces it.
+    # Two first saves of one path can race past the lookup. The unique constraint stops the
+    # second insert, so its retry finds the first file and replaces it.
     for attempt in range(2):
         try:
             with transaction.atomic():

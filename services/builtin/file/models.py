@@ -28,7 +28,7 @@ class FileSpace(models.Model):
 
 class StoredFile(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    # A name that groups files, such as a website; it holds no slash.
+    # A name that groups files, such as a website. It contains no slash.
     project = models.CharField(max_length=100)
     # Slash-separated and starting with a slash, such as /docs/readme.txt.
     path = models.CharField(max_length=400)

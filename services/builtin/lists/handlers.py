@@ -67,13 +67,13 @@ def read(context: CallContext) -> dict[str, Any]:
 def update(context: CallContext) -> dict[str, Any]:
     """Change a list's name, its items or both; a field left out keeps its value, items are replaced whole."""
     reject_unstorable(context.body, error_id=_error_id(context))
-    given = context.body["list"]
-    changes = {name: given[name] for name in ("name", "items") if name in given}
+    requested_list = context.body["list"]
+    changes = {name: requested_list[name] for name in ("name", "items") if name in requested_list}
 
     with transaction.atomic():
-        item_list = _lists(context).select_for_update().filter(list_id=given["id"]).first()
+        item_list = _lists(context).select_for_update().filter(list_id=requested_list["id"]).first()
         if item_list is None:
-            raise _missing(context, given["id"])
+            raise _missing(context, requested_list["id"])
         for name, value in changes.items():
             setattr(item_list, name, value)
         size = _size(item_list.name, item_list.items)

@@ -115,7 +115,7 @@ SERVICE = register(
             BuiltinEndpoint(
                 name="Delete",
                 handler=handlers.delete,
-                description="Delete a list by id. The response holds the list as it was.",
+                description="Delete a list by id. The response contains the list as it was.",
                 request_schema=ID_REQUEST,
                 response_schema=LIST_RESPONSE,
                 price_units=100,

@@ -142,7 +142,7 @@ def test_public_file_is_served_with_a_stable_url(owner: Persona) -> None:
 
 
 @pytest.mark.parametrize("path", ["/index.html", "/a.svg", "/app.js", "/page.HTM", "/x.xml", "/noextension"])
-def test_public_file_of_active_type_is_a_plain_text_download(owner: Persona, path: str) -> None:
+def test_active_type_is_plain_text_download(owner: Persona, path: str) -> None:
     url = save(owner, "site", path, "<script>alert(document.cookie)</script>", public=True).json()["url"]
 
     response = Client().get(public_path(url))

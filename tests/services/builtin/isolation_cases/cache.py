@@ -15,7 +15,7 @@ def store(persona: Persona) -> None:
 
 def snapshot(persona: Persona) -> object:
     keys = ok(persona, "cache", "ListKeys")["keys"]
-    # The ttl counts down between reads, so the snapshot holds keys and values only.
+    # The ttl counts down between reads, so the snapshot contains keys and values only.
     return {key: ok(persona, "cache", "Get", {"key": key})["value"] for key in keys}
 
 

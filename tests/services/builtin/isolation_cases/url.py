@@ -20,8 +20,8 @@ def case(endpoint: str, body: dict) -> IsolationCase:
     return IsolationCase("url", endpoint, seed_then(store, body), snapshot, MARKERS)
 
 
-# Short ids are one public namespace, so Create with the owner's id is refused with a 400
-# (tests/services/builtin/test_url.py); here the outsider creates a link of its own.
+# Short ids are one public namespace, so Create with the owner's id is rejected with a 400,
+# as test_url.py checks. Here the outsider creates a link of its own.
 CASES = [
     case("Shorten", {"destinationURL": "https://example.org/outsider"}),
     case("Create", {"destinationURL": "https://example.org/outsider"}),
