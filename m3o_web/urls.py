@@ -23,6 +23,7 @@ urlpatterns = [
     path("v1/<str:service>/<str:endpoint>", gateway, name="gateway"),
     path("u/", include("services.builtin.url.urls")),
     path("qr/", include("services.builtin.qr.urls")),
+    path("f/", include("services.builtin.file.urls")),
     re_path(r"^v1(?:/.*)?$", views.api_not_found),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
