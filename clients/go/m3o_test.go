@@ -1,0 +1,102 @@
+package m3o_test
+
+// These tests call a live platform. tests/clients/test_go_client.py starts one
+// and sets M3O_TEST_ADDRESS, M3O_TEST_TOKEN (a funded key) and
+// M3O_TEST_BROKE_TOKEN (a key whose balance is zero); without them they skip.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"m3o.local/m3o"
+	"m3o.local/m3o/db"
+	"m3o.local/m3o/helloworld"
+	"m3o.local/m3o/transport"
+)
+
+func client(t *testing.T, token string) *m3o.Client {
+	t.Helper()
+	address := os.Getenv("M3O_TEST_ADDRESS")
+	if address == "" {
+		t.Skip("set M3O_TEST_ADDRESS, M3O_TEST_TOKEN and M3O_TEST_BROKE_TOKEN to a live platform")
+	}
+	return m3o.New(token, m3o.WithAddress(address), m3o.WithTimeout(20*time.Second))
+}
+
+func TestHelloworldCall(t *testing.T) {
+	c := client(t, os.Getenv("M3O_TEST_TOKEN"))
+	rsp, err := c.Helloworld.Call(context.Background(), &helloworld.CallRequest{Name: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rsp.Message != "Hello Alice" {
+		t.Fatalf("message = %q", rsp.Message)
+	}
+}
+
+func TestDBCreateThenRead(t *testing.T) {
+	c := client(t, os.Getenv("M3O_TEST_TOKEN"))
+	ctx := context.Background()
+	created, err := c.DB.Create(ctx, &db.CreateRequest{Table: "go_people", Record: map[string]any{"name": "Ada", "born": 1815}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := c.DB.Read(ctx, &db.ReadRequest{Table: "go_people", ID: created.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read.Records) != 1 || read.Records[0]["name"] != "Ada" || read.Records[0]["born"] != float64(1815) {
+		t.Fatalf("records = %v", read.Records)
+	}
+}
+
+func TestBadRequestIsTypedError(t *testing.T) {
+	c := client(t, os.Getenv("M3O_TEST_TOKEN"))
+	_, err := c.Helloworld.Call(context.Background(), &helloworld.CallRequest{})
+	var apiErr *m3o.Error
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v, want *m3o.Error", err)
+	}
+	if apiErr.Code != 400 || apiErr.Fields["name"] == "" {
+		t.Fatalf("error = %+v", apiErr)
+	}
+}
+
+func TestPaymentRequiredIsTypedError(t *testing.T) {
+	c := client(t, os.Getenv("M3O_TEST_BROKE_TOKEN"))
+	_, err := c.Helloworld.Call(context.Background(), &helloworld.CallRequest{Name: "Alice"})
+	var apiErr *m3o.Error
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v, want *m3o.Error", err)
+	}
+	if apiErr.Code != 402 || apiErr.ID != "v1.insufficient_credit" || apiErr.Status != "Payment Required" || apiErr.RequestID == "" {
+		t.Fatalf("error = %+v", apiErr)
+	}
+}
+
+func TestCallAnyEndpointByName(t *testing.T) {
+	c := client(t, os.Getenv("M3O_TEST_TOKEN"))
+	var rsp map[string]any
+	if err := c.Call(context.Background(), "helloworld", "call", map[string]any{"name": "Bob"}, &rsp); err != nil {
+		t.Fatal(err)
+	}
+	if rsp["message"] != "Hello Bob" {
+		t.Fatalf("rsp = %v", rsp)
+	}
+}
+
+func TestUnreachableAddressIsNetworkError(t *testing.T) {
+	client(t, "")
+	address := os.Getenv("M3O_TEST_CLOSED_ADDRESS")
+	if address == "" {
+		address = "http://127.0.0.1:9"
+	}
+	c := m3o.New("m3o_x", m3o.WithAddress(address), m3o.WithTimeout(5*time.Second))
+	_, err := c.Helloworld.Call(context.Background(), &helloworld.CallRequest{Name: "Alice"})
+	if !transport.IsNetworkError(err) {
+		t.Fatalf("err = %v, want a network error", err)
+	}
+}

@@ -1,0 +1,32 @@
+"""The JavaScript client's own tests (clients/js/test) with node --test, against a live test server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.clients.conftest import CLIENTS, Platform
+
+NODE = shutil.which("node")
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(NODE is None, reason="needs Node.js 18 or newer for node --test: apt-get install -y nodejs"),
+]
+
+
+def test_js_client_suite_passes(platform: Platform) -> None:
+    result = subprocess.run(
+        [str(NODE), "--test", "--test-reporter=spec", "test/"],
+        cwd=CLIENTS / "js",
+        env={"PATH": "/usr/bin:/bin", **platform.env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# skipped 0" in result.stdout or "skipped 0" in result.stdout, result.stdout
+    assert "pass 6" in result.stdout, result.stdout
