@@ -99,33 +99,32 @@ def test_network_error_has_its_own_exit_code(platform: Platform) -> None:
     assert "network error" in result.stderr
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("helloworld", "call"),  # the required --name is missing
-        ("helloworld", "call", "--name"),
-        ("db", "read", "--table", "t", "--limit", "many"),
-        ("db", "create", "--table", "t", "--record", "[1]"),
-        ("db", "read", "--table", "t", "--order", "sideways"),
-        ("call", "helloworld", "Call", "{not json"),
-        ("call", "helloworld", "Call", "[1, 2]"),
-        ("nosuchservice", "call"),
-        ("helloworld", "nosuchendpoint"),
-        ("explore",),
-    ],
-)
-def test_usage_errors_exit_2(platform: Platform, args: tuple[str, ...]) -> None:
-    result = m3o(platform, *args, token=platform.token)
-
-    assert result.returncode == EXIT_USAGE, result.stdout + result.stderr
-    assert "error" in result.stderr
+USAGE_ERRORS = [
+    ("helloworld", "call"),  # the required --name is missing
+    ("helloworld", "call", "--name"),
+    ("db", "read", "--table", "t", "--limit", "many"),
+    ("db", "create", "--table", "t", "--record", "[1]"),
+    ("db", "read", "--table", "t", "--order", "sideways"),
+    ("call", "helloworld", "Call", "{not json"),
+    ("call", "helloworld", "Call", "[1, 2]"),
+    ("nosuchservice", "call"),
+    ("helloworld", "nosuchendpoint"),
+    ("explore",),
+    ("-o", "yaml", "explore", "list"),
+]
 
 
-def test_missing_token_is_a_usage_error(platform: Platform) -> None:
-    result = m3o(platform, "helloworld", "call", "--name", "Alice")
+def test_usage_errors_exit_2(platform: Platform) -> None:
+    # One test for all cases: each live-server test costs a database flush.
+    for args in USAGE_ERRORS:
+        result = m3o(platform, *args, token=platform.token)
 
-    assert result.returncode == EXIT_USAGE
-    assert "M3O_API_TOKEN" in result.stderr
+        assert result.returncode == EXIT_USAGE, (args, result.stdout + result.stderr)
+        assert "error" in result.stderr, args
+
+    missing_token = m3o(platform, "helloworld", "call", "--name", "Alice")
+    assert missing_token.returncode == EXIT_USAGE
+    assert "M3O_API_TOKEN" in missing_token.stderr
 
 
 def test_help_comes_from_the_catalog(platform: Platform) -> None:
