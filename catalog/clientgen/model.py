@@ -1,9 +1,9 @@
 """A language-neutral model of the platform's OpenAPI document, for the client generators.
 
-The generators never read the OpenAPI document themselves: this module turns
+The generators never read the OpenAPI document themselves. This module turns
 it into services, endpoints and named record types once, with every list
-sorted, so that the generated code is the same whichever database stored the
-schemas (PostgreSQL's jsonb does not keep the order of object keys).
+sorted. So the generated code is the same whichever database stored the
+schemas, although PostgreSQL's jsonb does not keep the order of object keys.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def _method(service: Service, endpoint: Endpoint, records: dict[str, Record]) ->
     out = f"    def {snake(endpoint.name)}({signature}) -> {returns}:\n"
     out += _docstring(endpoint.description, "        ", docs)
     if endpoint.streaming:
-        out += "        # NOTE: streams are specified in issue 11 and not served by the platform yet.\n"
+        out += "        # NOTE: the platform does not serve streams yet; see Transport.stream.\n"
     out += f"        return self._transport.{verb}({service.slug!r}, {endpoint.name!r}, {payload})  # type: ignore[no-any-return]\n"
     return out
 
@@ -185,7 +185,7 @@ class Client:
     def stream(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Iterator[Any]:
         """Read the messages of a stream endpoint.
 
-        NOTE: the platform does not serve streams yet (issue 11); see Transport.stream.
+        NOTE: the platform does not serve streams yet; see Transport.stream.
         """
         return self.transport.stream(service, endpoint, body)
 

@@ -6,7 +6,11 @@ package m3o_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -98,5 +102,42 @@ func TestUnreachableAddressIsNetworkError(t *testing.T) {
 	_, err := c.Helloworld.Call(context.Background(), &helloworld.CallRequest{Name: "Alice"})
 	if !transport.IsNetworkError(err) {
 		t.Fatalf("err = %v, want a network error", err)
+	}
+}
+
+// The platform does not serve streams yet, so a local server speaks the
+// planned format: NDJSON lines, closed by an error frame in the envelope.
+func TestStreamDecodesNDJSONAndErrorFrames(t *testing.T) {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req helloworld.CallRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		fmt.Fprintf(w, "{\"message\": \"Hello %s 0\"}\n{\"message\": \"Hello %s 1\"}\n", req.Name, req.Name)
+		fmt.Fprintln(w, `{"id": "v1.insufficient_credit", "code": 402, "detail": "Balance ran out.", "status": "Payment Required"}`)
+	}))
+	defer server.Close()
+
+	c := m3o.New("m3o_x", m3o.WithAddress(server.URL))
+	stream, err := transport.OpenStream[helloworld.CallResponse](context.Background(), c.Client, "helloworld", "Stream", &helloworld.CallRequest{Name: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var messages []string
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			var apiErr *m3o.Error
+			if !errors.As(err, &apiErr) || apiErr.Code != 402 {
+				t.Fatalf("err = %v, want the 402 error frame", err)
+			}
+			break
+		}
+		messages = append(messages, msg.Message)
+	}
+	if len(messages) != 2 || messages[0] != "Hello Alice 0" || messages[1] != "Hello Alice 1" {
+		t.Fatalf("messages = %v", messages)
 	}
 }

@@ -33,7 +33,7 @@ def test_committed_clients_are_up_to_date(tmp_path: Path) -> None:
     call_command("generate_clients", "--check")  # also no generated file is left over from a removed service
 
 
-def test_check_reports_an_edited_and_a_left_over_file(tmp_path: Path) -> None:
+def test_check_finds_edited_and_leftover_files(tmp_path: Path) -> None:
     call_command("generate_clients", "--output", str(tmp_path))
     (tmp_path / "js/src/services/helloworld.js").write_text("// edited\n", encoding="utf-8")
     (tmp_path / "go/removed").mkdir()
@@ -41,7 +41,8 @@ def test_check_reports_an_edited_and_a_left_over_file(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="out of date") as raised:
         call_command("generate_clients", "--output", str(tmp_path), "--check")
-    assert "js/src/services/helloworld.js" in str(raised.value) and "go/removed/removed.go" in str(raised.value)
+    assert "js/src/services/helloworld.js" in str(raised.value)
+    assert "go/removed/removed.go" in str(raised.value)
 
     call_command("generate_clients", "--output", str(tmp_path))
     assert not (tmp_path / "go/removed/removed.go").exists()
@@ -62,7 +63,7 @@ def test_output_does_not_depend_on_key_order() -> None:
     assert generate(reversed_document) == generate(document)
 
 
-def test_a_new_service_reaches_every_client() -> None:
+def test_generate_adds_new_service_everywhere() -> None:
     document = _document()
     document["paths"]["/v1/geo-coder/LookUp"] = copy.deepcopy(document["paths"]["/v1/helloworld/Call"])
     document["paths"]["/v1/geo-coder/LookUp"]["post"]["requestBody"]["content"]["application/json"]["schema"] = {

@@ -44,7 +44,7 @@ def test_go_client_suite_passes(platform: Platform, tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "--- SKIP" not in result.stdout, result.stdout
-    assert result.stdout.count("--- PASS") == 6, result.stdout
+    assert result.stdout.count("--- PASS") == 7, result.stdout
 
 
 @pytest.mark.skipif(GOFMT is None, reason="needs gofmt from golang-go")

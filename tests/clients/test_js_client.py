@@ -29,4 +29,4 @@ def test_js_client_suite_passes(platform: Platform) -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# skipped 0" in result.stdout or "skipped 0" in result.stdout, result.stdout
-    assert "pass 6" in result.stdout, result.stdout
+    assert "pass 7" in result.stdout, result.stdout

@@ -64,3 +64,4 @@ def test_token_and_address_default_to_the_environment(platform: Platform, monkey
 
     with m3o.Client() as client:
         assert client.helloworld.call(name="Env") == {"message": "Hello Env"}
+

@@ -15,7 +15,7 @@ from catalog.models import Service
 from catalog.openapi import platform_document
 from catalog.selectors import services_listed
 
-# The committed clients call the embedded default unless told otherwise.
+# The committed clients call the embedded default unless --address sets another.
 DEFAULT_ADDRESS = "http://127.0.0.1:8000"
 # Folders that hold generated files, so that files of removed services are found.
 GENERATED_TREES = ("python/src/m3o", "js/src", "go")

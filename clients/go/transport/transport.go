@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// DefaultTimeout is how long a call may take unless WithTimeout says otherwise.
+// DefaultTimeout is the time a call may take unless WithTimeout sets another.
 const DefaultTimeout = 30 * time.Second
 
 // maxErrorBody caps how much of an error response is read.
@@ -48,7 +48,7 @@ func (e *Error) Error() string {
 }
 
 // NetworkError means the platform could not be reached, timed out, or
-// answered something that is not the API.
+// returned a response that is not the API's.
 type NetworkError struct {
 	Err error
 }
@@ -186,8 +186,8 @@ func (c *Client) Call(ctx context.Context, service, endpoint string, req, rsp an
 
 // Stream reads the messages of a stream endpoint, one at a time.
 //
-// NOTE: the platform's streaming transport (issue 11: newline-delimited JSON
-// answering a POST, or a WebSocket on the same /v1 path) does not exist yet
+// NOTE: the platform's planned streaming transport (a newline-delimited JSON
+// response to a POST, or a WebSocket on the same /v1 path) is not served yet
 // and no endpoint is marked streaming. This reads the NDJSON form of that
 // specification and is untested against a server. The client's Timeout does
 // not apply to a stream; cancel ctx to end it.

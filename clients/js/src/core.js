@@ -8,7 +8,7 @@ export class M3OError extends Error {
   }
 }
 
-/** The platform could not be reached, timed out, or answered something that is not the API. */
+/** The platform could not be reached, timed out, or returned a response that is not the API's. */
 export class TransportError extends M3OError {
   constructor(message, options) {
     super(message);
@@ -39,7 +39,7 @@ export class PaymentRequiredError extends APIError {}
 export class ForbiddenError extends APIError {}
 /** 404: no such service, endpoint or object. */
 export class NotFoundError extends APIError {}
-/** 429: too many calls; `retryAfter` says when to try again, in seconds. */
+/** 429: too many calls. `retryAfter` is the wait before trying again, in seconds. */
 export class RateLimitedError extends APIError {}
 /** 5xx: the platform or an upstream API failed; the call was not charged. */
 export class ServerError extends APIError {}
@@ -136,20 +136,21 @@ export class Transport {
     try {
       return await response.json();
     } catch (cause) {
-      throw new TransportError(`${this.url(service, endpoint)} answered ${response.status} with a body that is not JSON.`, { cause });
+      throw new TransportError(`${this.url(service, endpoint)} returned HTTP ${response.status} with a body that is not JSON.`, { cause });
     }
   }
 
   /**
    * Read a stream endpoint's messages as an async iterable.
    *
-   * NOTE: the platform's streaming transport (issue 11: a WebSocket upgrade on
-   * the same /v1 path, or newline-delimited JSON answering a POST) does not
-   * exist yet, and no endpoint is marked streaming. This follows that
+   * NOTE: the platform's planned streaming transport (a WebSocket upgrade on
+   * the same /v1 path, or a newline-delimited JSON response to a POST) is not
+   * served yet, and no endpoint is marked streaming. This follows that
    * specification but is untested against a server. Where a WebSocket class
    * exists (browsers, Node 22) the first text frame is the request and the key
-   * goes in Sec-WebSocket-Protocol; elsewhere the NDJSON form is used. An error
-   * frame in the envelope is thrown as APIError.
+   * goes in Sec-WebSocket-Protocol as "m3o-key.<key>", a form the server has
+   * yet to confirm; elsewhere the NDJSON form is used. An error frame in the
+   * envelope is thrown as APIError.
    */
   stream(service, endpoint, body) {
     if (typeof globalThis.WebSocket === "function") return this.webSocketStream(service, endpoint, body);

@@ -85,7 +85,7 @@ export declare class M3O {
   readonly wordle: WordleService;
   /** Call any endpoint by name, such as one newer than this client. */
   call<T = unknown>(service: string, endpoint: string, request?: unknown): Promise<T>;
-  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet (issue 11). */
+  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet; see Transport.stream. */
   stream<T = unknown>(service: string, endpoint: string, request?: unknown): AsyncGenerator<T, void, undefined>;
 }
 

@@ -53,7 +53,7 @@ export class M3O {
     return this.transport.call(service, endpoint, request);
   }
 
-  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet (issue 11). */
+  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet; see Transport.stream. */
   stream(service, endpoint, request = {}) {
     return this.transport.stream(service, endpoint, request);
   }

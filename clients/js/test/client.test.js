@@ -2,6 +2,7 @@
 // M3O_TEST_ADDRESS, M3O_TEST_TOKEN (a funded key) and M3O_TEST_BROKE_TOKEN
 // (a key whose balance is zero); without them the tests are skipped.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { test } from "node:test";
 
 import {
@@ -61,4 +62,31 @@ test("call reaches any endpoint by name", { skip }, async () => {
 test("an unreachable address is a TransportError", { skip }, async () => {
   const unreachable = new M3O("m3o_x", { address: process.env.M3O_TEST_CLOSED_ADDRESS || "http://127.0.0.1:9", timeout: 5000 });
   await assert.rejects(unreachable.helloworld.call({ name: "Alice" }), TransportError);
+});
+
+// The platform does not serve streams yet, so a local server speaks the planned
+// format: NDJSON lines, closed by an error frame in the envelope.
+test("a stream decodes NDJSON messages and throws an error frame", async () => {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const { name } = JSON.parse(body);
+      response.writeHead(200, { "Content-Type": "application/x-ndjson" });
+      response.write(JSON.stringify({ message: `Hello ${name} 0` }) + "\n");
+      response.write(JSON.stringify({ message: `Hello ${name} 1` }) + "\n");
+      response.end(JSON.stringify({ id: "v1.insufficient_credit", code: 402, detail: "Balance ran out.", status: "Payment Required" }) + "\n");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const m3o = new M3O("m3o_x", { address: `http://127.0.0.1:${server.address().port}` });
+  const messages = [];
+  try {
+    await assert.rejects(async () => {
+      for await (const message of m3o.stream("helloworld", "Stream", { name: "Alice" })) messages.push(message);
+    }, PaymentRequiredError);
+  } finally {
+    server.close();
+  }
+  assert.deepEqual(messages, [{ message: "Hello Alice 0" }, { message: "Hello Alice 1" }]);
 });

@@ -74,7 +74,7 @@ class Client:
     def stream(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Iterator[Any]:
         """Read the messages of a stream endpoint.
 
-        NOTE: the platform does not serve streams yet (issue 11); see Transport.stream.
+        NOTE: the platform does not serve streams yet; see Transport.stream.
         """
         return self.transport.stream(service, endpoint, body)
 

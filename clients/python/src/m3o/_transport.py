@@ -58,13 +58,13 @@ class Transport:
         try:
             return response.json()
         except ValueError as error:
-            raise TransportError(f"{url} answered {response.status_code} with a body that is not JSON.") from error
+            raise TransportError(f"{url} returned HTTP {response.status_code} with a body that is not JSON.") from error
 
     def stream(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Iterator[Any]:
         """Yield each message of a stream endpoint, read as newline-delimited JSON over POST.
 
-        NOTE: the platform's streaming transport (issue 11: NDJSON over POST and
-        WebSocket on the same /v1 path) does not exist yet, and no endpoint is
+        NOTE: the platform's planned streaming transport (an NDJSON response to a POST,
+        or a WebSocket on the same /v1 path) is not served yet, and no endpoint is
         marked streaming. This follows that specification but is untested
         against a server; an error frame in the envelope is raised as APIError.
         """

@@ -41,7 +41,7 @@ EPILOG = (
 
 
 class UsageError(Exception):
-    """The command line is wrong; argparse's own errors exit with the same code."""
+    """An invalid command line. Errors argparse finds itself exit with the same code."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,7 +69,7 @@ class Catalog:
         try:
             body = response.json()
         except ValueError as error:
-            raise TransportError(f"{url} answered {response.status_code} with a body that is not JSON; is {self.address} an M3O platform?") from error
+            raise TransportError(f"{url} returned HTTP {response.status_code} with a body that is not JSON. Is {self.address} an M3O platform?") from error
         if response.status_code >= 400:
             raise error_from_envelope(response.status_code, body, request_id=response.headers.get("X-Request-Id"))
         return body
@@ -185,7 +185,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def render_table(value: Any) -> str:
-    """A list of objects becomes rows; an object with one such list shows that list; other objects key/value."""
+    """Render a list of objects as rows, an object with one such list as that list, other objects as fields."""
     if isinstance(value, dict):
         lists = [item for item in value.values() if isinstance(item, list)]
         if len(value) == 1 and len(lists) == 1:
@@ -230,7 +230,7 @@ def _transport(args: argparse.Namespace) -> Transport:
 def _call(args: argparse.Namespace, service: str, endpoint: str, body: dict[str, Any], streaming: bool) -> int:
     transport = _transport(args)
     if streaming:
-        # NOTE: the platform does not serve streams yet (issue 11); see Transport.stream.
+        # NOTE: the platform does not serve streams yet; see Transport.stream.
         for message in transport.stream(service, endpoint, body):
             sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
             sys.stdout.flush()
@@ -308,7 +308,7 @@ def build_parser(services: Sequence[dict[str, Any]] = (), catalog_note: str = ""
     stream = commands.add_parser(
         "stream", help="Read a stream endpoint's messages, one JSON line each (not served by the platform yet).",
         description="Read a stream endpoint's messages, one JSON line each. The platform does not serve "
-        "streams yet (issue 11).", epilog=EPILOG)
+        "streams yet.", epilog=EPILOG)
     stream.add_argument("service")
     stream.add_argument("endpoint")
     stream.add_argument("body", nargs="?", default="{}", help="The request as a JSON object (default: {}).")
@@ -328,7 +328,7 @@ def build_parser(services: Sequence[dict[str, Any]] = (), catalog_note: str = ""
 
 
 def _first_command(argv: Sequence[str]) -> str | None:
-    """The first positional argument, skipping the global options and their values."""
+    """Return the first positional argument, skipping the global options and their values."""
     index = 0
     while index < len(argv):
         token = argv[index]

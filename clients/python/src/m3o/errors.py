@@ -10,11 +10,11 @@ class M3OError(Exception):
 
 
 class TransportError(M3OError):
-    """The platform could not be reached, timed out, or answered something that is not the API."""
+    """The platform could not be reached, timed out, or returned a response that is not the API's."""
 
 
 class APIError(M3OError):
-    """The platform answered with its error envelope: ``{"id", "code", "detail", "status", "fields"?}``."""
+    """The platform returned its error envelope: ``{"id", "code", "detail", "status", "fields"?}``."""
 
     def __init__(
         self,
