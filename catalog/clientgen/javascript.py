@@ -60,7 +60,11 @@ def _comment(text: str, indent: str) -> str:
 
 
 def _interface(record: Record) -> str:
-    out = _comment(record.description, "") + f"export interface {record.name} {{\n"
+    out = _comment(record.description, "") + f"export interface {record.name} {{"
+    out += "" if record.fields else "}\n"
+    if not record.fields:
+        return out
+    out += "\n"
     for f in record.fields:
         key = f.name if IDENTIFIER.fullmatch(f.name) else json.dumps(f.name)
         out += _comment(f.description, "  ")

@@ -114,9 +114,10 @@ class _Builder:
             return Type("array", item=self.type_of(schema.get("items"), name))
         if kind == "object":
             properties = schema.get("properties")
-            if isinstance(properties, dict) and properties:
-                return self.record(schema, name)
             extra = schema.get("additionalProperties")
+            if isinstance(properties, dict) and (properties or extra is False):
+                # An object that allows no fields at all is a record without fields, not a free-form map.
+                return self.record(schema, name)
             return Type("map", item=self.type_of(extra, name) if isinstance(extra, dict) else ANY)
         return ANY
 

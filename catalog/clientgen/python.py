@@ -86,6 +86,8 @@ def _record(record: Record) -> str:
         return f"{record.name} = TypedDict({record.name!r}, {{{items}}})\n"
     out = f"class {record.name}(TypedDict):\n"
     out += _docstring(record.description, "    ")
+    if not record.fields and not record.description:
+        out += "    pass\n"
     for f in record.fields:
         out += "".join(f"    # {line}\n" for line in textwrap.wrap(f.description, 94))
         kind = annotation(f.type)
@@ -106,8 +108,8 @@ def _method(service: Service, endpoint: Endpoint, records: dict[str, Record]) ->
             body.append(f"{f.name!r}: {param}")
             if f.description:
                 docs.append(f"{param}: {f.description}")
-        signature = f"self, *, {', '.join(params)}"
-        payload = "compact({" + ", ".join(body) + "})"
+        signature = f"self, *, {', '.join(params)}" if params else "self"
+        payload = "compact({" + ", ".join(body) + "})" if body else "{}"
     else:
         signature, payload, docs = "self, body: dict[str, Any] | None = None", "body or {}", []
     verb = "stream" if endpoint.streaming else "call"

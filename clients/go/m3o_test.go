@@ -55,6 +55,14 @@ func TestDBCreateThenRead(t *testing.T) {
 	if len(read.Records) != 1 || read.Records[0]["name"] != "Ada" || read.Records[0]["born"] != float64(1815) {
 		t.Fatalf("records = %v", read.Records)
 	}
+	// A nil request sends an empty object.
+	tables, err := c.DB.ListTables(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables.Tables) != 1 || tables.Tables[0] != "go_people" {
+		t.Fatalf("tables = %v", tables.Tables)
+	}
 }
 
 func TestBadRequestIsTypedError(t *testing.T) {

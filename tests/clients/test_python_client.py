@@ -22,9 +22,11 @@ def test_db_record_reads_back_as_created(platform: Platform) -> None:
     with m3o.Client(platform.token, address=platform.address) as client:
         created = client.db.create(table="py_people", record={"name": "Ada", "born": 1815})
         read = client.db.read(table="py_people", id=created["id"])
+        tables = client.db.list_tables()
 
     [record] = read["records"]
     assert (record["name"], record["born"]) == ("Ada", 1815)
+    assert tables == {"tables": ["py_people"]}
 
 
 def test_invalid_body_raises_bad_request_with_fields(platform: Platform) -> None:

@@ -72,6 +72,10 @@ type DropTableResponse struct {
 	Deleted int64 `json:"deleted"`
 }
 
+// ListTablesRequest is the request of ListTables.
+type ListTablesRequest struct {
+}
+
 // ListTablesResponse is the response of ListTables.
 type ListTablesResponse struct {
 	Tables []string `json:"tables"`
@@ -191,7 +195,7 @@ func (s *Service) DropTable(ctx context.Context, req *DropTableRequest) (*DropTa
 }
 
 // ListTables: List the tables that have records, sorted by name.
-func (s *Service) ListTables(ctx context.Context, req map[string]any) (*ListTablesResponse, error) {
+func (s *Service) ListTables(ctx context.Context, req *ListTablesRequest) (*ListTablesResponse, error) {
 	rsp := &ListTablesResponse{}
 	if err := s.client.Call(ctx, "db", "ListTables", req, rsp); err != nil {
 		return nil, err

@@ -19,6 +19,10 @@ func New(client *transport.Client) *Service {
 	return &Service{client: client}
 }
 
+// CountriesRequest is the request of Countries.
+type CountriesRequest struct {
+}
+
 // CountriesResponse is the response of Countries.
 type CountriesResponse struct {
 	Countries []CountriesResponseCountries `json:"countries"`
@@ -62,7 +66,7 @@ type ListResponseHolidays struct {
 }
 
 // Countries: List the supported countries and their ISO 3166-1 alpha-2 codes.
-func (s *Service) Countries(ctx context.Context, req map[string]any) (*CountriesResponse, error) {
+func (s *Service) Countries(ctx context.Context, req *CountriesRequest) (*CountriesResponse, error) {
 	rsp := &CountriesResponse{}
 	if err := s.client.Call(ctx, "holidays", "Countries", req, rsp); err != nil {
 		return nil, err

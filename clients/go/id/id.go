@@ -35,6 +35,10 @@ type GenerateResponse struct {
 	Type string `json:"type"`
 }
 
+// TypesRequest is the request of Types.
+type TypesRequest struct {
+}
+
 // TypesResponse is the response of Types.
 type TypesResponse struct {
 	Types []string `json:"types"`
@@ -50,7 +54,7 @@ func (s *Service) Generate(ctx context.Context, req *GenerateRequest) (*Generate
 }
 
 // Types: List the id types that Generate supports.
-func (s *Service) Types(ctx context.Context, req map[string]any) (*TypesResponse, error) {
+func (s *Service) Types(ctx context.Context, req *TypesRequest) (*TypesResponse, error) {
 	rsp := &TypesResponse{}
 	if err := s.client.Call(ctx, "id", "Types", req, rsp); err != nil {
 		return nil, err

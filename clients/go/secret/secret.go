@@ -43,6 +43,10 @@ type GetResponse struct {
 	Value string `json:"value"`
 }
 
+// ListRequest is the request of List.
+type ListRequest struct {
+}
+
 // ListResponse is the response of List.
 type ListResponse struct {
 	Keys []string `json:"keys"`
@@ -81,7 +85,7 @@ func (s *Service) Get(ctx context.Context, req *GetRequest) (*GetResponse, error
 }
 
 // List: List the keys of your secrets, sorted, without values.
-func (s *Service) List(ctx context.Context, req map[string]any) (*ListResponse, error) {
+func (s *Service) List(ctx context.Context, req *ListRequest) (*ListResponse, error) {
 	rsp := &ListResponse{}
 	if err := s.client.Call(ctx, "secret", "List", req, rsp); err != nil {
 		return nil, err

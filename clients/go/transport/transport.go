@@ -114,12 +114,13 @@ func New(token, defaultAddress string, opts ...Option) *Client {
 }
 
 func (c *Client) post(ctx context.Context, service, endpoint string, req any, accept string) (*http.Response, error) {
-	if req == nil {
-		req = struct{}{}
-	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("m3o: encoding the request: %w", err)
+	}
+	if string(body) == "null" {
+		// A nil request pointer means no fields, and endpoints take an object.
+		body = []byte("{}")
 	}
 	url := c.Address + "/v1/" + service + "/" + endpoint
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))

@@ -56,6 +56,10 @@ type GuessResponseGuessesLetters struct {
 	Status string `json:"status"`
 }
 
+// NextRequest is the request of Next.
+type NextRequest struct {
+}
+
 // NextResponse is the response of Next.
 type NextResponse struct {
 	// The same time as H:MM:SS.
@@ -77,7 +81,7 @@ func (s *Service) Guess(ctx context.Context, req *GuessRequest) (*GuessResponse,
 }
 
 // Next: Get the time until the next word.
-func (s *Service) Next(ctx context.Context, req map[string]any) (*NextResponse, error) {
+func (s *Service) Next(ctx context.Context, req *NextRequest) (*NextResponse, error) {
 	rsp := &NextResponse{}
 	if err := s.client.Call(ctx, "wordle", "Next", req, rsp); err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ test("a db record reads back as created", { skip }, async () => {
   assert.equal(records.length, 1);
   assert.equal(records[0].name, "Ada");
   assert.equal(records[0].born, 1815);
+  assert.deepEqual((await m3o.db.listTables()).tables, ["js_people"]);
 });
 
 test("a missing field is a BadRequestError with fields", { skip }, async () => {

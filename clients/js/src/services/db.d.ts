@@ -44,6 +44,8 @@ export interface DropTableResponse {
   deleted: number;
 }
 
+export interface ListTablesRequest {}
+
 export interface ListTablesResponse {
   tables: Array<string>;
 }
@@ -120,7 +122,7 @@ export declare class DbService {
   /** Delete a table and all its records. */
   dropTable(request: DropTableRequest): Promise<DropTableResponse>;
   /** List the tables that have records, sorted by name. */
-  listTables(request?: Record<string, unknown>): Promise<ListTablesResponse>;
+  listTables(request?: ListTablesRequest): Promise<ListTablesResponse>;
   /** Read one record by id, or the records that match a query, a page at a time. */
   read(request: ReadRequest): Promise<ReadResponse>;
   /** Rename a table. The new name must not be in use. */

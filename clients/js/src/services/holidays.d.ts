@@ -2,6 +2,8 @@
 
 import type { Transport } from "../core.js";
 
+export interface CountriesRequest {}
+
 export interface CountriesResponse {
   countries: Array<CountriesResponseCountries>;
 }
@@ -37,7 +39,7 @@ export interface ListResponseHolidays {
 export declare class HolidaysService {
   constructor(transport: Transport);
   /** List the supported countries and their ISO 3166-1 alpha-2 codes. */
-  countries(request?: Record<string, unknown>): Promise<CountriesResponse>;
+  countries(request?: CountriesRequest): Promise<CountriesResponse>;
   /** List a country's public holidays in a year. */
   list(request: ListRequest): Promise<ListResponse>;
 }

@@ -14,6 +14,8 @@ export interface GenerateResponse {
   type: string;
 }
 
+export interface TypesRequest {}
+
 export interface TypesResponse {
   types: Array<string>;
 }
@@ -24,5 +26,5 @@ export declare class IdService {
   /** Generate one id of the requested type. */
   generate(request?: GenerateRequest): Promise<GenerateResponse>;
   /** List the id types that Generate supports. */
-  types(request?: Record<string, unknown>): Promise<TypesResponse>;
+  types(request?: TypesRequest): Promise<TypesResponse>;
 }

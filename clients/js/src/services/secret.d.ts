@@ -21,6 +21,8 @@ export interface GetResponse {
   value: string;
 }
 
+export interface ListRequest {}
+
 export interface ListResponse {
   keys: Array<string>;
 }
@@ -44,7 +46,7 @@ export declare class SecretService {
   /** Read a secret's value. */
   get(request: GetRequest): Promise<GetResponse>;
   /** List the keys of your secrets, sorted, without values. */
-  list(request?: Record<string, unknown>): Promise<ListResponse>;
+  list(request?: ListRequest): Promise<ListResponse>;
   /** Store a secret under a key, replacing any earlier value. */
   set(request: SetRequest): Promise<SetResponse>;
 }

@@ -27,6 +27,8 @@ export interface GuessResponseGuessesLetters {
   status: "correct" | "present" | "absent";
 }
 
+export interface NextRequest {}
+
 export interface NextResponse {
   /** The same time as H:MM:SS. */
   duration: string;
@@ -41,5 +43,5 @@ export declare class WordleService {
   /** Guess today's word. */
   guess(request: GuessRequest): Promise<GuessResponse>;
   /** Get the time until the next word. */
-  next(request?: Record<string, unknown>): Promise<NextResponse>;
+  next(request?: NextRequest): Promise<NextResponse>;
 }

@@ -51,6 +51,10 @@ class DropTableResponse(TypedDict):
     deleted: int
 
 
+class ListTablesRequest(TypedDict):
+    pass
+
+
 class ListTablesResponse(TypedDict):
     tables: list[str]
 
@@ -150,9 +154,9 @@ class DbService:
         """
         return self._transport.call('db', 'DropTable', compact({'table': table}))  # type: ignore[no-any-return]
 
-    def list_tables(self, body: dict[str, Any] | None = None) -> ListTablesResponse:
+    def list_tables(self) -> ListTablesResponse:
         """List the tables that have records, sorted by name."""
-        return self._transport.call('db', 'ListTables', body or {})  # type: ignore[no-any-return]
+        return self._transport.call('db', 'ListTables', {})  # type: ignore[no-any-return]
 
     def read(self, *, table: str, id: str | None = None, limit: int | None = None, offset: int | None = None, order: Literal['asc', 'desc'] | None = None, orderBy: str | None = None, query: str | None = None) -> ReadResponse:
         """Read one record by id, or the records that match a query, a page at a time.

@@ -9,6 +9,10 @@ from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401
 from m3o._transport import Transport, compact  # noqa: F401
 
 
+class CountriesRequest(TypedDict):
+    pass
+
+
 class CountriesResponse(TypedDict):
     countries: list[CountriesResponseCountries]
 
@@ -46,9 +50,9 @@ class HolidaysService:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    def countries(self, body: dict[str, Any] | None = None) -> CountriesResponse:
+    def countries(self) -> CountriesResponse:
         """List the supported countries and their ISO 3166-1 alpha-2 codes."""
-        return self._transport.call('holidays', 'Countries', body or {})  # type: ignore[no-any-return]
+        return self._transport.call('holidays', 'Countries', {})  # type: ignore[no-any-return]
 
     def list(self, *, country_code: str, year: int) -> ListResponse:
         """List a country's public holidays in a year.

@@ -21,6 +21,10 @@ class GenerateResponse(TypedDict):
     type: str
 
 
+class TypesRequest(TypedDict):
+    pass
+
+
 class TypesResponse(TypedDict):
     types: list[str]
 
@@ -39,6 +43,6 @@ class IdService:
         """
         return self._transport.call('id', 'Generate', compact({'type': type_}))  # type: ignore[no-any-return]
 
-    def types(self, body: dict[str, Any] | None = None) -> TypesResponse:
+    def types(self) -> TypesResponse:
         """List the id types that Generate supports."""
-        return self._transport.call('id', 'Types', body or {})  # type: ignore[no-any-return]
+        return self._transport.call('id', 'Types', {})  # type: ignore[no-any-return]

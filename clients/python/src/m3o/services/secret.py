@@ -28,6 +28,10 @@ class GetResponse(TypedDict):
     value: str
 
 
+class ListRequest(TypedDict):
+    pass
+
+
 class ListResponse(TypedDict):
     keys: list[str]
 
@@ -65,9 +69,9 @@ class SecretService:
         """
         return self._transport.call('secret', 'Get', compact({'key': key}))  # type: ignore[no-any-return]
 
-    def list(self, body: dict[str, Any] | None = None) -> ListResponse:
+    def list(self) -> ListResponse:
         """List the keys of your secrets, sorted, without values."""
-        return self._transport.call('secret', 'List', body or {})  # type: ignore[no-any-return]
+        return self._transport.call('secret', 'List', {})  # type: ignore[no-any-return]
 
     def set(self, *, key: str, value: str) -> SetResponse:
         """Store a secret under a key, replacing any earlier value.

@@ -34,6 +34,10 @@ class GuessResponseGuessesLetters(TypedDict):
     status: Literal['correct', 'present', 'absent']
 
 
+class NextRequest(TypedDict):
+    pass
+
+
 class NextResponse(TypedDict):
     # The same time as H:MM:SS.
     duration: str
@@ -57,6 +61,6 @@ class WordleService:
         """
         return self._transport.call('wordle', 'Guess', compact({'word': word, 'player': player}))  # type: ignore[no-any-return]
 
-    def next(self, body: dict[str, Any] | None = None) -> NextResponse:
+    def next(self) -> NextResponse:
         """Get the time until the next word."""
-        return self._transport.call('wordle', 'Next', body or {})  # type: ignore[no-any-return]
+        return self._transport.call('wordle', 'Next', {})  # type: ignore[no-any-return]
