@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,20 @@ def test_explore_without_a_platform_is_a_network_error(platform: Platform) -> No
     result = m3o(platform, "explore", "list", address=platform.closed_address)
 
     assert result.returncode == EXIT_NETWORK
+
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "m3o"
+
+
+@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the m3o command is not installed: run scripts/test, which installs clients/python")
+def test_console_script_is_installed(platform: Platform) -> None:
+    result = subprocess.run(
+        [str(CONSOLE_SCRIPT), "explore", "search", "greeting"],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "M3O_API_ADDRESS": platform.address},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "helloworld" in result.stdout

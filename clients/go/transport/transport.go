@@ -96,9 +96,13 @@ func WithHTTPClient(client *http.Client) Option {
 	}
 }
 
-// New returns a client for token. The address is M3O_API_ADDRESS when set,
-// else defaultAddress, unless an option overrides it.
+// New returns a client for token, or for M3O_API_TOKEN when token is empty.
+// The address is M3O_API_ADDRESS when set, else defaultAddress, unless an
+// option overrides it.
 func New(token, defaultAddress string, opts ...Option) *Client {
+	if token == "" {
+		token = os.Getenv("M3O_API_TOKEN")
+	}
 	address := os.Getenv("M3O_API_ADDRESS")
 	if address == "" {
 		address = defaultAddress
