@@ -161,7 +161,7 @@ package m3o
 import (
 {imports})
 
-// DefaultAddress is where calls go unless WithAddress or M3O_API_ADDRESS says otherwise.
+// DefaultAddress is the address calls go to unless WithAddress or M3O_API_ADDRESS sets another.
 const DefaultAddress = {json.dumps(platform.address)}
 
 // Error is the platform's error envelope; use errors.As to read it.

@@ -123,13 +123,13 @@ def _method(service: Service, endpoint: Endpoint, records: dict[str, Record]) ->
 
 def _service_module(service: Service, marker: str) -> str:
     records = {record.name: record for record in service.records}
-    parts = [f"# {marker}\n" + _docstring(f"{service.slug}: {service.description}", "").rstrip("\n")]
-    imports = "from __future__ import annotations\n\n"
+    header = f"# {marker}\n" + _docstring(f"{service.slug}: {service.description}", "")
+    imports = header + "\nfrom __future__ import annotations\n\n"
     if any(endpoint.streaming for endpoint in service.endpoints):
         imports += "from collections.abc import Iterator\n"
     imports += "from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401\n\n"
     imports += "from m3o._transport import Transport, compact  # noqa: F401"
-    parts.append(imports)
+    parts = [imports]
     parts.extend(_record(record).rstrip("\n") for record in service.records)
     methods = [f"class {class_name(service.slug)}:\n" + _docstring(service.description, "    ")
                + "\n    def __init__(self, transport: Transport) -> None:\n        self._transport = transport"]

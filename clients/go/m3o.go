@@ -25,7 +25,7 @@ import (
 	"m3o.local/m3o/wordle"
 )
 
-// DefaultAddress is where calls go unless WithAddress or M3O_API_ADDRESS says otherwise.
+// DefaultAddress is the address calls go to unless WithAddress or M3O_API_ADDRESS sets another.
 const DefaultAddress = "http://127.0.0.1:8000"
 
 // Error is the platform's error envelope; use errors.As to read it.
