@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,37 @@ def test_unreadable_document_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="Cannot read the OpenAPI document"):
         call_command("generate_clients", "--openapi", str(bad), "--output", str(tmp_path / "out"))
+
+
+def test_generated_stream_methods_build(tmp_path: Path) -> None:
+    # No built-in endpoint streams yet, so add one and build every client with it.
+    document = _document()
+    stream = copy.deepcopy(document["paths"]["/v1/helloworld/Call"])
+    stream["post"]["x-m3o-streaming"] = True
+    document["paths"]["/v1/helloworld/Stream"] = stream
+    (tmp_path / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
+    clients = tmp_path / "clients"
+    shutil.copytree(CLIENTS, clients)
+
+    call_command("generate_clients", "--openapi", str(tmp_path / "openapi.json"), "--output", str(clients))
+
+    python = subprocess.run(
+        [sys.executable, "-c", "import inspect, m3o; print(inspect.signature(m3o.Client('k').helloworld.stream))"],
+        env={"PYTHONPATH": str(clients / "python/src"), "PATH": os.environ.get("PATH", "")},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert python.returncode == 0, python.stderr
+    assert python.stdout.strip() == "(*, name: 'str') -> 'Iterator[StreamResponse]'"
+    if shutil.which("node"):
+        node = subprocess.run(
+            ["node", "-e", "import('./src/index.js').then((m) => console.log(typeof new m.M3O('k').helloworld.stream))"],
+            cwd=clients / "js", capture_output=True, text=True, timeout=60,
+        )
+        assert node.stdout.strip() == "function", node.stderr
+    if shutil.which("go"):
+        go = subprocess.run(
+            ["go", "vet", "./..."], cwd=clients / "go", capture_output=True, text=True, timeout=300,
+            env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "GOCACHE": str(tmp_path / "gocache"),
+                 "GOFLAGS": "-mod=mod", "GOPROXY": "off"},
+        )
+        assert go.returncode == 0, go.stderr
