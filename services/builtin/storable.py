@@ -15,34 +15,12 @@ from django.db.models import Count, QuerySet, Sum
 
 from services.builtin.quota import check_room
 from services.kit import BadRequest
-
-
-def _unstorable_path(value: Any, path: str) -> str | None:
-    """Return the path of the first string under value that cannot be stored, or None."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unstorable_path(key, path) or _unstorable_path(item, f"{path}.{key}" if path else key)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _unstorable_path(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
+from services.payload import unstorable_path
 
 
 def reject_unstorable(body: dict[str, Any], *, error_id: str) -> None:
     """Raise BadRequest when any string in the body contains a NUL character or a lone surrogate."""
-    path = _unstorable_path(body, "")
+    path = unstorable_path(body, "")
     if path is not None:
         raise BadRequest(
             f"Invalid {path!r}: it contains a NUL character or invalid Unicode, which cannot be stored. Remove it.",
