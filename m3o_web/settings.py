@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "m3o_web.middleware.RequestIdLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "m3o_web.middleware.ComponentFailureMiddleware",
+    "accounts.middleware.UnconfiguredProviderMiddleware",
     "m3o_web.middleware.ApiBypassSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
