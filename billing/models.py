@@ -211,7 +211,7 @@ class SavedCard(models.Model):
 
 
 class Payment(models.Model):
-    """A card payment that adds funds to the wallet: one Stripe PaymentIntent."""
+    """A card payment that adds funds to the wallet: one Stripe PaymentIntent, made directly or through Checkout."""
 
     class Status(models.TextChoices):
         PENDING = "pending"  # created here; the PaymentIntent may not exist yet
@@ -223,6 +223,8 @@ class Payment(models.Model):
     # Sent to Stripe as the idempotency key, so a retried create makes one PaymentIntent.
     idempotency_key = models.UUIDField(unique=True)
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Set for a top-up paid on Stripe Checkout's hosted page; its PaymentIntent id arrives when it is paid.
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, default="usd")

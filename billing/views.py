@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 
@@ -40,6 +41,8 @@ from billing.services.payments import (
     billing_profile_open,
     card_remove,
     card_setup_start,
+    checkout_start,
+    checkout_sync,
     payment_sync,
     topup_start,
 )
@@ -50,6 +53,9 @@ from billing.templatetags.money import usd
 from billing.stripe_events import stripe_event_process
 
 logger = structlog.get_logger(__name__)
+
+# Stripe object ids: a prefix and letters, digits and underscores.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 PAYING_ROLES = {Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.BILLING}
 
@@ -83,6 +89,7 @@ def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
         "topup_max": settings.M3O_TOPUP_MAX_CENTS / 100,
         "stripe_js_url": settings.STRIPE_JS_URL,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "checkout_enabled": settings.M3O_STRIPE_CHECKOUT,
         "invoices": invoices_for_account(account, limit=36),
         "profile": profile,
         # Plain numbers for the form inputs, which parse_amount_cents reads back.
@@ -286,6 +293,50 @@ def topup(request: HttpRequest, membership: Membership) -> HttpResponse:
             }
         )
     return redirect(receipt_url)
+
+
+@require_POST
+@with_membership
+def checkout(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Start a top-up on Stripe Checkout's hosted page, where the operator has enabled it."""
+    if not settings.M3O_STRIPE_CHECKOUT:
+        raise Http404
+    if rejected := _redirect_unless_paying(request, membership, "add funds"):
+        return rejected
+    try:
+        amount_cents = parse_amount_cents(request.POST.get("amount", ""))
+        url = checkout_start(
+            account=membership.account,
+            actor=request.user,  # type: ignore[arg-type]
+            amount_cents=amount_cents,
+            # Each payment's own return page; Stripe fills in the session id.
+            success_url=request.build_absolute_uri(reverse("billing_checkout_return")) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=request.build_absolute_uri(reverse("billing")),
+        )
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing")
+    except stripe.StripeError as exc:
+        logger.error("Checkout failed at Stripe", account_id=membership.account_id, error=str(exc))
+        messages.error(request, "The payment provider is unavailable; you were not charged. Try again in a minute.")
+        return redirect("billing")
+    return redirect(url)
+
+
+@require_GET
+@with_membership
+def checkout_return(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Where Stripe Checkout sends the payer back: apply the session at once, then show the receipt."""
+    session_id = request.GET.get("session_id", "")
+    if not STRIPE_ID.fullmatch(session_id):
+        raise Http404
+    payment = get_object_or_404(Payment, stripe_checkout_session_id=session_id, account=membership.account)
+    try:
+        payment = checkout_sync(payment=payment)
+    except stripe.StripeError as exc:
+        # The webhook will credit the payment; the receipt shows it as pending until then.
+        logger.warning("Checkout sync failed at Stripe", payment_id=payment.pk, error=str(exc))
+    return redirect("billing_receipt", payment.pk)
 
 
 @require_POST
