@@ -186,6 +186,9 @@ class BillingProfile(models.Model):
     # Set when a card payment is disputed, so that no further automatic charge hits that card.
     auto_topup_suspended = models.BooleanField(default=False)
     auto_topup_suspended_reason = models.CharField(max_length=200, blank=True)
+    # Set while one request changes the account's plan in Stripe, so that a concurrent one
+    # cannot create a second subscription; a claim older than PLAN_CHANGE_CLAIM_SECONDS is stale.
+    plan_change_started_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
