@@ -47,7 +47,7 @@ from billing.services.payments import (
     topup_start,
 )
 from billing.services.plans import plan_subscribe
-from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add
+from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add, balance_alert_label
 from billing.stripe_client import stripe_event_verify
 from billing.templatetags.money import usd
 from billing.stripe_events import stripe_event_process
@@ -181,13 +181,19 @@ def plan_change(request: HttpRequest, membership: Membership) -> HttpResponse:
 def alert_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     if rejected := _redirect_unless_paying(request, membership, "set balance alerts"):
         return rejected
+    raw = request.POST.get("threshold", "")
     try:
-        threshold_cents = parse_amount_cents(request.POST.get("threshold", ""))
-        alert = balance_alert_add(account=membership.account, threshold_units=threshold_cents * UNITS_PER_CENT)
+        if request.POST.get("unit", "usd") == "percent":
+            if not raw.strip().isdigit():
+                raise SettingsError(f"Invalid percentage {raw[:20]!r}: enter a whole number from 1 to 99.")
+            alert = balance_alert_add(account=membership.account, percent_of_last_topup=int(raw.strip()))
+        else:
+            threshold_cents = parse_amount_cents(raw)
+            alert = balance_alert_add(account=membership.account, threshold_units=threshold_cents * UNITS_PER_CENT)
     except (SettingsError, PaymentError) as exc:
         messages.error(request, str(exc))
         return redirect("billing")
-    messages.success(request, f"You will get an email when the balance falls below {usd(alert.threshold_units)}.")
+    messages.success(request, f"You will get an email when the balance falls below {balance_alert_label(alert)}.")
     return redirect("billing")
 
 
