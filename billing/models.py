@@ -187,7 +187,7 @@ class BillingProfile(models.Model):
     auto_topup_suspended = models.BooleanField(default=False)
     auto_topup_suspended_reason = models.CharField(max_length=200, blank=True)
     # Set while one request changes the account's plan in Stripe, so that a concurrent one
-    # cannot create a second subscription; a claim older than PLAN_CHANGE_CLAIM_SECONDS is stale.
+    # cannot create a second subscription. A claim older than PLAN_CHANGE_CLAIM_SECONDS is stale.
     plan_change_started_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

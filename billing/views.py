@@ -332,7 +332,7 @@ def checkout(request: HttpRequest, membership: Membership) -> HttpResponse:
 @require_GET
 @with_membership
 def checkout_return(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Where Stripe Checkout sends the payer back: apply the session at once, then show the receipt."""
+    """Apply the Checkout Session Stripe sends the payer back with, then redirect to the receipt."""
     session_id = request.GET.get("session_id", "")
     if not STRIPE_ID.fullmatch(session_id):
         raise Http404

@@ -182,10 +182,10 @@ def checkout_start(*, account: Account, actor: User | None, amount_cents: int, s
     """Open a Stripe Checkout Session for a top-up of ``amount_cents``; return the hosted page's URL.
 
     Like a card top-up, the payment row is written first and its id goes into
-    the PaymentIntent's metadata, so whichever arrives first, the
-    checkout.session.completed webhook, payment_intent.succeeded or the
-    payer's return to ``success_url``, credits the wallet, and the others
-    find the payment paid. ``success_url`` may contain Stripe's
+    the PaymentIntent's metadata. Three things can then credit the wallet:
+    the checkout.session.completed webhook, payment_intent.succeeded, and the
+    payer's return to ``success_url``. The first to arrive credits it, and the
+    others find the payment paid. ``success_url`` may contain Stripe's
     ``{CHECKOUT_SESSION_ID}`` placeholder.
     """
     topup_check_amount(amount_cents)

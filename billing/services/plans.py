@@ -72,7 +72,7 @@ def plan_subscribe(*, account: Account, plan: Plan, actor: User | None) -> Subsc
         Q(plan_change_started_at__isnull=True) | Q(plan_change_started_at__lt=stale), pk=account.pk
     ).update(plan_change_started_at=now)
     if not claimed:
-        raise PaymentError("Another plan change for this account is in progress; reload the page in a minute.")
+        raise PaymentError("Another plan change for this account is in progress. Reload the page in a minute.")
     try:
         return _plan_subscribe_claimed(account=account, plan=plan, actor=actor)
     finally:

@@ -238,7 +238,7 @@ def balance_alert_label(alert: BalanceAlert) -> str:
 
 
 def last_topup_units(*, account_id: int) -> int | None:
-    """The amount of the account's latest top-up (a card payment credited), or None before its first."""
+    """Return the amount of the account's latest top-up (a card payment credited), or None before its first."""
     return (
         LedgerEntry.objects.filter(wallet_id=account_id, kind=LedgerEntry.Kind.TOPUP)
         .order_by("-created_at", "-id")

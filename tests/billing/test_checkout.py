@@ -129,7 +129,7 @@ def test_declined_card_on_checkout_page_credits_nothing(owner: Persona, stripe_a
     assert "declined" in declined.text
     payment = Payment.objects.get(account=owner.account)
     assert payment.status == Payment.Status.PENDING
-    # The payer gives up; the session expires and Stripe says so.
+    # The payer gives up. The session expires, and Stripe sends checkout.session.expired.
     expired = httpx.post(
         f"{stripe_api}/v1/checkout/sessions/{payment.stripe_checkout_session_id}/expire",
         headers={"Authorization": f"Bearer {django_settings.STRIPE_SECRET_KEY}"},

@@ -201,7 +201,7 @@ def topup_credit(persona: Persona, dollars: int, reference: str) -> None:
     wallet_apply(account_id=persona.account.pk, kind=LedgerEntry.Kind.TOPUP, amount_units=dollars * DOLLAR, reference=reference)
 
 
-def test_percent_of_last_topup_alert_fires_once_per_crossing(owner: Persona) -> None:
+def test_percent_alert_fires_once_per_crossing(owner: Persona) -> None:
     topup_credit(owner, 20, "topup:test-1")  # balance $21: signup credit and the top-up
     response = owner.client.post("/billing/alerts/", {"threshold": "25", "unit": "percent"}, follow=True)
     assert b"falls below 25% of the last top-up" in response.content

@@ -70,7 +70,7 @@ def test_worker_rolls_usage_up_and_rerun_changes_nothing(owner: Persona, worker_
     assert (row.calls, row.cost_units) == (2, 2_000)
 
 
-def test_two_workers_invoicing_at_once_issue_one_invoice_per_account(tmp_path: Path, settings) -> None:
+def test_two_workers_invoice_each_account_once(tmp_path: Path, settings) -> None:
     celery_app.conf.task_always_eager = False
     now = timezone.now()
     grace = dt.timedelta(seconds=settings.M3O_INVOICE_GRACE_SECONDS)
