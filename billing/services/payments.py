@@ -235,8 +235,21 @@ def checkout_sync(*, payment: Payment) -> Payment:
     """Fetch the payment's Checkout Session from Stripe and apply it (when the payer comes back from Stripe)."""
     if not payment.stripe_checkout_session_id or payment.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
         return payment
-    session = stripe_client().v1.checkout.sessions.retrieve(payment.stripe_checkout_session_id).to_dict()
-    return checkout_session_apply(payment_id=payment.pk, session=session)
+    client = stripe_client()
+    session = client.v1.checkout.sessions.retrieve(payment.stripe_checkout_session_id).to_dict()
+    payment = checkout_session_apply(payment_id=payment.pk, session=session)
+    if payment.status == Payment.Status.SUCCEEDED and payment.stripe_payment_intent_id and not payment.card_last4:
+        # The card was typed on Stripe's page, so the receipt learns which one from the PaymentIntent.
+        intent = client.v1.payment_intents.retrieve(
+            payment.stripe_payment_intent_id, params={"expand": ["payment_method"]}
+        ).to_dict()
+        method = intent.get("payment_method")
+        card = (method.get("card") if isinstance(method, dict) else None) or {}
+        Payment.objects.filter(pk=payment.pk, card_last4="").update(
+            card_brand=str(card.get("brand", ""))[:32], card_last4=str(card.get("last4", ""))[:4]
+        )
+        payment.refresh_from_db()
+    return payment
 
 
 def checkout_session_apply(*, payment_id: int, session: dict[str, Any]) -> Payment:

@@ -80,6 +80,8 @@ def test_checkout_topup_credits_once(owner: Persona, stripe_api: str, checkout_o
     assert receipt["Location"] == f"/billing/payments/{payment.pk}/"
     assert b"Succeeded" in owner.client.get(receipt["Location"]).content
     assert owner.balance == before + 25 * DOLLAR
+    payment.refresh_from_db()
+    assert (payment.card_brand, payment.card_last4) == ("visa", "4242")
 
     # Stripe's two webhooks for the same payment arrive afterwards and change nothing.
     session = stripe_get(f"/v1/checkout/sessions/{payment.stripe_checkout_session_id}")

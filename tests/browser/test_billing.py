@@ -128,6 +128,7 @@ def test_add_funds_through_stripe_checkout(page, live_server, stripe_api: str, s
     page.wait_for_url("**/billing/payments/*/")
     assert page.locator("#receipt-status").inner_text() == "Succeeded"
     assert page.locator("#receipt-amount").inner_text() == "$30.000000 USD"
+    assert "Visa ending in 4242" in page.locator("#receipt").inner_text()
     page.goto("/billing/")
     assert page.locator("#balance").inner_text() == "$31.000000"
     assert LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.TOPUP).count() == 1
