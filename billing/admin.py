@@ -192,7 +192,7 @@ class AutoTopupAdmin(ReadOnlyAdmin):
 
 @admin.register(BalanceAlert)
 class BalanceAlertAdmin(ReadOnlyAdmin):
-    list_display = ["account", "threshold_units", "armed", "last_sent_at"]
+    list_display = ["account", "threshold_units", "percent_of_last_topup", "armed", "last_sent_at"]
     search_fields = ["account__name"]
 
 

@@ -186,6 +186,9 @@ class BillingProfile(models.Model):
     # Set when a card payment is disputed, so that no further automatic charge hits that card.
     auto_topup_suspended = models.BooleanField(default=False)
     auto_topup_suspended_reason = models.CharField(max_length=200, blank=True)
+    # Set while one request changes the account's plan in Stripe, so that a concurrent one
+    # cannot create a second subscription. A claim older than PLAN_CHANGE_CLAIM_SECONDS is stale.
+    plan_change_started_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -211,7 +214,7 @@ class SavedCard(models.Model):
 
 
 class Payment(models.Model):
-    """A card payment that adds funds to the wallet: one Stripe PaymentIntent."""
+    """A card payment that adds funds to the wallet: one Stripe PaymentIntent, made directly or through Checkout."""
 
     class Status(models.TextChoices):
         PENDING = "pending"  # created here; the PaymentIntent may not exist yet
@@ -223,6 +226,8 @@ class Payment(models.Model):
     # Sent to Stripe as the idempotency key, so a retried create makes one PaymentIntent.
     idempotency_key = models.UUIDField(unique=True)
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Set for a top-up paid on Stripe Checkout's hosted page; its PaymentIntent id arrives when it is paid.
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, default="usd")
@@ -379,10 +384,17 @@ class AutoTopup(models.Model):
 
 
 class BalanceAlert(models.Model):
-    """An email to the account when its balance falls below a threshold, once per crossing."""
+    """An email to the account when its balance falls below a threshold, once per crossing.
+
+    The threshold is either an absolute amount or a percentage of the last
+    top-up (the latest card payment credited), so it follows the size of the
+    account's top-ups. A percentage alert waits for the account's first top-up.
+    """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="balance_alerts")
-    threshold_units = models.BigIntegerField()
+    # Exactly one of the two is set (see the check constraint).
+    threshold_units = models.BigIntegerField(null=True, blank=True)
+    percent_of_last_topup = models.PositiveSmallIntegerField(null=True, blank=True)
     # True while the balance is at or above the threshold; the alert fires when it goes below and disarms.
     armed = models.BooleanField(default=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)
@@ -392,10 +404,20 @@ class BalanceAlert(models.Model):
         ordering = ["-threshold_units"]
         constraints = [
             models.UniqueConstraint(fields=["account", "threshold_units"], name="billing_alert_unique_threshold"),
+            models.UniqueConstraint(fields=["account", "percent_of_last_topup"], name="billing_alert_unique_percent"),
             models.CheckConstraint(condition=models.Q(threshold_units__gt=0), name="billing_alert_threshold_positive"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(threshold_units__isnull=False, percent_of_last_topup__isnull=True)
+                    | models.Q(threshold_units__isnull=True, percent_of_last_topup__gte=1, percent_of_last_topup__lte=99)
+                ),
+                name="billing_alert_amount_or_percent",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.percent_of_last_topup is not None:
+            return f"Alert below {self.percent_of_last_topup}% of the last top-up"
         return f"Alert below {self.threshold_units} units"
 
 

@@ -109,7 +109,7 @@ def billing_contact_emails(account_id: int) -> list[str]:
 
 
 def balance_alerts_for_account(account: Account) -> list[BalanceAlert]:
-    return list(BalanceAlert.objects.filter(account=account).order_by("-threshold_units"))
+    return list(BalanceAlert.objects.filter(account=account).order_by("percent_of_last_topup", "-threshold_units"))
 
 
 def auto_topups_for_account(account: Account, *, limit: int) -> list[AutoTopup]:

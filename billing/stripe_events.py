@@ -20,6 +20,7 @@ from billing.services.payments import (
     account_for_customer,
     card_forget,
     card_record,
+    checkout_session_apply,
     payment_apply_intent,
     payment_refund_record,
 )
@@ -103,6 +104,35 @@ def on_payment_intent_failed(intent: dict[str, Any]) -> int | None:
     if payment is None:
         return None
     payment_apply_intent(payment_id=payment.pk, intent={**intent, "status": "requires_payment_method"})
+    return payment.account_id
+
+
+def _payment_for_session(session: dict[str, Any]) -> Payment | None:
+    payment_id = (session.get("metadata") or {}).get("m3o_payment_id")
+    if payment_id and str(payment_id).isdigit():
+        payment = Payment.objects.filter(pk=int(payment_id)).first()
+        if payment and payment.stripe_checkout_session_id in (None, "", session["id"]):
+            return payment
+    return Payment.objects.filter(stripe_checkout_session_id=session["id"]).first()
+
+
+@handles("checkout.session.completed")
+def on_checkout_session_completed(session: dict[str, Any]) -> int | None:
+    """Credit a top-up paid through Stripe Checkout once; payment_intent.succeeded for it then changes nothing."""
+    payment = _payment_for_session(session)
+    if payment is None:
+        return None
+    checkout_session_apply(payment_id=payment.pk, session=session)
+    return payment.account_id
+
+
+@handles("checkout.session.expired")
+def on_checkout_session_expired(session: dict[str, Any]) -> int | None:
+    """Mark a Checkout top-up whose page expired unpaid as failed, leaving the wallet unchanged."""
+    payment = _payment_for_session(session)
+    if payment is None:
+        return None
+    checkout_session_apply(payment_id=payment.pk, session=session)
     return payment.account_id
 
 

@@ -78,6 +78,19 @@ def invoice_send(invoice_id: int) -> bool:
 
 
 @shared_task
+def invoices_send(invoice_ids: list[int]) -> int:
+    """Email a batch of issued invoices once each; one whose email fails is retried on its own by invoice_send."""
+    sent = 0
+    for invoice_id in invoice_ids:
+        try:
+            sent += invoice_email(invoice_id=invoice_id)
+        except Exception:
+            # invoice_email logged it and released its claim; the retry backs off without holding up the batch.
+            invoice_send.apply_async((invoice_id,), countdown=60)
+    return sent
+
+
+@shared_task
 def balance_thresholds_check() -> int:
     """Send balance alerts and queue auto top-ups for accounts below their thresholds; return the top-ups queued."""
     balance_alerts_check()

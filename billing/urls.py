@@ -7,6 +7,8 @@ from billing import views
 urlpatterns = [
     path("", views.billing, name="billing"),
     path("topup/", views.topup, name="billing_topup"),
+    path("checkout/", views.checkout, name="billing_checkout"),
+    path("checkout/return/", views.checkout_return, name="billing_checkout_return"),
     path("cards/setup/", views.card_setup, name="billing_card_setup"),
     path("cards/<int:card_id>/remove/", views.card_delete, name="billing_card_remove"),
     path("payments/<int:payment_id>/", views.receipt, name="billing_receipt"),

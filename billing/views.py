@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 
@@ -40,16 +41,21 @@ from billing.services.payments import (
     billing_profile_open,
     card_remove,
     card_setup_start,
+    checkout_start,
+    checkout_sync,
     payment_sync,
     topup_start,
 )
 from billing.services.plans import plan_subscribe
-from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add
+from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add, balance_alert_label
 from billing.stripe_client import stripe_event_verify
 from billing.templatetags.money import usd
 from billing.stripe_events import stripe_event_process
 
 logger = structlog.get_logger(__name__)
+
+# Stripe object ids: a prefix and letters, digits and underscores.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
 PAYING_ROLES = {Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.BILLING}
 
@@ -83,6 +89,7 @@ def billing(request: HttpRequest, membership: Membership) -> HttpResponse:
         "topup_max": settings.M3O_TOPUP_MAX_CENTS / 100,
         "stripe_js_url": settings.STRIPE_JS_URL,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "checkout_enabled": settings.M3O_STRIPE_CHECKOUT,
         "invoices": invoices_for_account(account, limit=36),
         "profile": profile,
         # Plain numbers for the form inputs, which parse_amount_cents reads back.
@@ -174,13 +181,19 @@ def plan_change(request: HttpRequest, membership: Membership) -> HttpResponse:
 def alert_add(request: HttpRequest, membership: Membership) -> HttpResponse:
     if rejected := _redirect_unless_paying(request, membership, "set balance alerts"):
         return rejected
+    raw = request.POST.get("threshold", "")
     try:
-        threshold_cents = parse_amount_cents(request.POST.get("threshold", ""))
-        alert = balance_alert_add(account=membership.account, threshold_units=threshold_cents * UNITS_PER_CENT)
+        if request.POST.get("unit", "usd") == "percent":
+            if not raw.strip().isdigit():
+                raise SettingsError(f"Invalid percentage {raw[:20]!r}: enter a whole number from 1 to 99.")
+            alert = balance_alert_add(account=membership.account, percent_of_last_topup=int(raw.strip()))
+        else:
+            threshold_cents = parse_amount_cents(raw)
+            alert = balance_alert_add(account=membership.account, threshold_units=threshold_cents * UNITS_PER_CENT)
     except (SettingsError, PaymentError) as exc:
         messages.error(request, str(exc))
         return redirect("billing")
-    messages.success(request, f"You will get an email when the balance falls below {usd(alert.threshold_units)}.")
+    messages.success(request, f"You will get an email when the balance falls below {balance_alert_label(alert)}.")
     return redirect("billing")
 
 
@@ -286,6 +299,50 @@ def topup(request: HttpRequest, membership: Membership) -> HttpResponse:
             }
         )
     return redirect(receipt_url)
+
+
+@require_POST
+@with_membership
+def checkout(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Start a top-up on Stripe Checkout's hosted page, where the operator has enabled it."""
+    if not settings.M3O_STRIPE_CHECKOUT:
+        raise Http404
+    if rejected := _redirect_unless_paying(request, membership, "add funds"):
+        return rejected
+    try:
+        amount_cents = parse_amount_cents(request.POST.get("amount", ""))
+        url = checkout_start(
+            account=membership.account,
+            actor=request.user,  # type: ignore[arg-type]
+            amount_cents=amount_cents,
+            # Each payment's own return page; Stripe fills in the session id.
+            success_url=request.build_absolute_uri(reverse("billing_checkout_return")) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=request.build_absolute_uri(reverse("billing")),
+        )
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing")
+    except stripe.StripeError as exc:
+        logger.error("Checkout failed at Stripe", account_id=membership.account_id, error=str(exc))
+        messages.error(request, "The payment provider is unavailable; you were not charged. Try again in a minute.")
+        return redirect("billing")
+    return redirect(url)
+
+
+@require_GET
+@with_membership
+def checkout_return(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Apply the Checkout Session Stripe sends the payer back with, then redirect to the receipt."""
+    session_id = request.GET.get("session_id", "")
+    if not STRIPE_ID.fullmatch(session_id):
+        raise Http404
+    payment = get_object_or_404(Payment, stripe_checkout_session_id=session_id, account=membership.account)
+    try:
+        payment = checkout_sync(payment=payment)
+    except stripe.StripeError as exc:
+        # The webhook will credit the payment; the receipt shows it as pending until then.
+        logger.warning("Checkout sync failed at Stripe", payment_id=payment.pk, error=str(exc))
+    return redirect("billing_receipt", payment.pk)
 
 
 @require_POST

@@ -17,6 +17,8 @@ def content_security_policy(*, stripe_js_url: str, stripe_api_base: str) -> dict
     stripe_js = _origin(stripe_js_url)
     stripe_api = _origin(stripe_api_base)
     frames = [stripe_js]
+    # The top-up form may redirect to Stripe Checkout's hosted page (localstripe serves it from its API origin).
+    checkout = "https://checkout.stripe.com" if stripe_api == "https://api.stripe.com" else stripe_api
     if stripe_js == "https://js.stripe.com":
         frames.append("https://hooks.stripe.com")  # 3-D Secure pages
     return {
@@ -27,7 +29,7 @@ def content_security_policy(*, stripe_js_url: str, stripe_api_base: str) -> dict
         "connect-src": sorted({CSP.SELF, stripe_js, stripe_api}),
         "frame-src": frames,
         "frame-ancestors": [CSP.NONE],
-        "form-action": [CSP.SELF],
+        "form-action": [CSP.SELF, checkout],
         "base-uri": [CSP.SELF],
         "object-src": [CSP.NONE],
     }

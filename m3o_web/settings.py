@@ -392,6 +392,8 @@ STRIPE_CURRENCY = "usd"
 # Card top-ups, in US cents.
 M3O_TOPUP_MIN_CENTS = env.integer("M3O_TOPUP_MIN_CENTS", 1_000, minimum=50)
 M3O_TOPUP_MAX_CENTS = env.integer("M3O_TOPUP_MAX_CENTS", 1_000_000, minimum=M3O_TOPUP_MIN_CENTS)
+# Offer top-ups through Stripe Checkout's hosted payment page, besides the card form.
+M3O_STRIPE_CHECKOUT = env.boolean("M3O_STRIPE_CHECKOUT", False)
 # An invoice is issued this long after its month ends, so that calls in flight at
 # midnight settle first. Keep it above M3O_HOLD_TTL_SECONDS, the longest a call can hold.
 M3O_INVOICE_GRACE_SECONDS = env.integer("M3O_INVOICE_GRACE_SECONDS", 900, minimum=0)

@@ -178,6 +178,111 @@ def topup_start(
     return TopupResult(payment=payment)
 
 
+def checkout_start(*, account: Account, actor: User | None, amount_cents: int, success_url: str, cancel_url: str) -> str:
+    """Open a Stripe Checkout Session for a top-up of ``amount_cents``; return the hosted page's URL.
+
+    Like a card top-up, the payment row is written first and its id goes into
+    the PaymentIntent's metadata. Three things can then credit the wallet:
+    the checkout.session.completed webhook, payment_intent.succeeded, and the
+    payer's return to ``success_url``. The first to arrive credits it, and the
+    others find the payment paid. ``success_url`` may contain Stripe's
+    ``{CHECKOUT_SESSION_ID}`` placeholder.
+    """
+    topup_check_amount(amount_cents)
+    customer_id = stripe_customer_ensure(account=account)
+    idempotency_key = uuid.uuid4()
+    payment = Payment.objects.create(
+        account_id=account.pk,
+        idempotency_key=idempotency_key,
+        amount_cents=amount_cents,
+        currency=settings.STRIPE_CURRENCY,
+        created_by=actor,
+    )
+    metadata = {"m3o_account_id": str(account.pk), "m3o_payment_id": str(payment.pk)}
+    try:
+        session = stripe_client().v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "customer": customer_id,
+                "client_reference_id": str(payment.pk),
+                "payment_method_types": ["card"],
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": settings.STRIPE_CURRENCY,
+                            "unit_amount": amount_cents,
+                            "product_data": {"name": "M3O prepaid credit"},
+                        },
+                    }
+                ],
+                "metadata": metadata,
+                "payment_intent_data": {"metadata": metadata},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            options={"idempotency_key": str(idempotency_key)},
+        )
+    except stripe.StripeError:
+        payment_fail(payment_id=payment.pk, message="Stripe Checkout could not be opened.")
+        raise
+    Payment.objects.filter(pk=payment.pk).update(stripe_checkout_session_id=session.id)
+    logger.info("Checkout started", payment_id=payment.pk, account_id=account.pk, session_id=session.id)
+    return str(session.url)
+
+
+def checkout_sync(*, payment: Payment) -> Payment:
+    """Fetch the payment's Checkout Session from Stripe and apply it (when the payer comes back from Stripe)."""
+    if not payment.stripe_checkout_session_id or payment.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
+        return payment
+    client = stripe_client()
+    session = client.v1.checkout.sessions.retrieve(payment.stripe_checkout_session_id).to_dict()
+    payment = checkout_session_apply(payment_id=payment.pk, session=session)
+    if payment.status == Payment.Status.SUCCEEDED and payment.stripe_payment_intent_id and not payment.card_last4:
+        # The card was typed on Stripe's page, so the receipt learns which one from the PaymentIntent.
+        intent = client.v1.payment_intents.retrieve(
+            payment.stripe_payment_intent_id, params={"expand": ["payment_method"]}
+        ).to_dict()
+        method = intent.get("payment_method")
+        card = (method.get("card") if isinstance(method, dict) else None) or {}
+        Payment.objects.filter(pk=payment.pk, card_last4="").update(
+            card_brand=str(card.get("brand", ""))[:32], card_last4=str(card.get("last4", ""))[:4]
+        )
+        payment.refresh_from_db()
+    return payment
+
+
+def checkout_session_apply(*, payment_id: int, session: dict[str, Any]) -> Payment:
+    """Move a Checkout payment to the state of its session, crediting the wallet once when it is paid.
+
+    The credit has the same ledger reference as the one payment_intent.succeeded
+    makes for the session's PaymentIntent, and both run under the payment's
+    row lock, so the two can never both credit.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.stripe_checkout_session_id not in (None, "", session["id"]):
+            logger.error("Checkout session of another payment ignored", payment_id=payment_id, session_id=session["id"])
+            return payment
+        if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
+            return payment
+
+        if session.get("status") == "complete" and session.get("payment_status") == "paid":
+            intent_id = object_id(session.get("payment_intent"))
+            if not intent_id:
+                logger.error("Paid checkout session names no PaymentIntent", payment_id=payment_id, session_id=session["id"])
+                return payment
+            if not payment.stripe_payment_intent_id:
+                payment.stripe_payment_intent_id = intent_id
+            payment.stripe_checkout_session_id = session["id"]
+            payment.save(update_fields=["stripe_payment_intent_id", "stripe_checkout_session_id"])
+            paid = int(session.get("amount_total") or 0)
+            _payment_credit(payment, {"id": intent_id, "amount": paid, "amount_received": paid})
+        elif session.get("status") == "expired":
+            _payment_mark_failed(payment, "The checkout page expired before the payment was made.")
+    return payment
+
+
 def payment_charge(
     *,
     account_id: int,
@@ -262,6 +367,10 @@ def payment_apply_intent(*, payment_id: int, intent: dict[str, Any]) -> Payment:
             payment.stripe_payment_intent_id = intent["id"]
             payment.save(update_fields=["stripe_payment_intent_id"])
         if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
+            if payment.status == Payment.Status.SUCCEEDED and not payment.stripe_charge_id and intent.get("latest_charge"):
+                # Credited from a Checkout Session, which names no charge: keep the charge for refunds.
+                payment.stripe_charge_id = object_id(intent.get("latest_charge"))
+                payment.save(update_fields=["stripe_charge_id"])
             return payment
 
         if status == "succeeded":

@@ -6,16 +6,19 @@ the new plan as soon as Stripe accepts the change, and plan_limits reads it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import stripe
 import structlog
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Account, User
 from accounts.services import audit_record
-from billing.models import UNITS_PER_CENT, LedgerEntry, Plan, SavedCard, Subscription
-from billing.services.payments import PaymentError, stripe_customer_ensure
+from billing.models import UNITS_PER_CENT, BillingProfile, LedgerEntry, Plan, SavedCard, Subscription
+from billing.services.payments import PaymentError, billing_profile_open, stripe_customer_ensure
 from billing.services.wallet import wallet_apply
 from billing.stripe_client import stripe_client
 
@@ -45,15 +48,42 @@ def _stripe_plan_ensure(plan: Plan) -> str:
     return plan_id
 
 
+# A plan change whose request died (e.g. a killed web process) frees the account after this long.
+PLAN_CHANGE_CLAIM_SECONDS = 120
+
+
 def plan_subscribe(*, account: Account, plan: Plan, actor: User | None) -> Subscription:
     """Move the account to ``plan`` at once: a paid plan through a Stripe subscription, a free one by cancelling it.
 
     A paid plan needs a saved card, which becomes the customer's default.
-    Raises PaymentError with a message for the user when Stripe declines.
+    Raises PaymentError with a message for the user when Stripe declines, or
+    when another plan change of the account is under way.
     """
     if not plan.is_active:
         raise PaymentError("That plan is no longer offered.")
+
+    # Two requests at once (a double click, two tabs) would each see no Stripe subscription and
+    # create one. Claim the account with a conditional UPDATE first: no row lock is held across
+    # the Stripe calls, and the losing request changes nothing.
+    billing_profile_open(account_id=account.pk)
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=PLAN_CHANGE_CLAIM_SECONDS)
+    claimed = BillingProfile.objects.filter(
+        Q(plan_change_started_at__isnull=True) | Q(plan_change_started_at__lt=stale), pk=account.pk
+    ).update(plan_change_started_at=now)
+    if not claimed:
+        raise PaymentError("Another plan change for this account is in progress. Reload the page in a minute.")
+    try:
+        return _plan_subscribe_claimed(account=account, plan=plan, actor=actor)
+    finally:
+        BillingProfile.objects.filter(pk=account.pk, plan_change_started_at=now).update(plan_change_started_at=None)
+
+
+def _plan_subscribe_claimed(*, account: Account, plan: Plan, actor: User | None) -> Subscription:
     current = Subscription.objects.filter(pk=account.pk).first()
+    if current and current.plan_id == plan.pk and current.status in ("active", "trialing"):
+        # Already there (e.g. the same form submitted twice): nothing to change in Stripe.
+        return current
     stripe_id = current.stripe_subscription_id if current else None
     client = stripe_client()
 
@@ -74,8 +104,6 @@ def plan_subscribe(*, account: Account, plan: Plan, actor: User | None) -> Subsc
             if stripe_id:
                 remote = client.v1.subscriptions.update(stripe_id, params={"items": items})
             else:
-                # NOTE: two concurrent first subscribes of one account can create two Stripe
-                # subscriptions. The later row write wins here, so cancel the other in Stripe by hand.
                 remote = client.v1.subscriptions.create(
                     params={"customer": customer_id, "items": items, "metadata": {"m3o_account_id": str(account.pk)}}
                 )

@@ -14,12 +14,13 @@ import structlog
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, ExpressionWrapper, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, User
 from accounts.services import audit_record
-from billing.models import AutoTopup, BalanceAlert, BillingProfile, Payment, SavedCard, Wallet
+from billing.models import AutoTopup, BalanceAlert, BillingProfile, LedgerEntry, Payment, SavedCard, Wallet
 from billing.selectors import billing_contact_emails
 from billing.services.payments import PaymentError, payment_apply_intent, payment_charge, topup_check_amount
 from billing.templatetags.money import usd
@@ -198,17 +199,65 @@ def auto_topup_finish(*, auto_topup_id: int, succeeded: bool, message: str = "",
 # --- Balance alerts ----------------------------------------------------------
 
 
-def balance_alert_add(*, account: Account, threshold_units: int) -> BalanceAlert:
-    """Add an alert; it is armed only if the balance is at or above the threshold now, so it fires on a crossing."""
-    if threshold_units <= 0:
+def balance_alert_add(
+    *, account: Account, threshold_units: int | None = None, percent_of_last_topup: int | None = None
+) -> BalanceAlert:
+    """Add an alert below an amount or below a percentage of the last top-up.
+
+    It is armed only if the balance is at or above the threshold now, so it
+    fires on a crossing, not at once.
+    """
+    if (threshold_units is None) == (percent_of_last_topup is None):
+        raise SettingsError("Enter either an amount or a percentage of the last top-up.")
+    if threshold_units is not None and threshold_units <= 0:
         raise SettingsError("Enter a threshold above $0.")
+    if percent_of_last_topup is not None and not 1 <= percent_of_last_topup <= 99:
+        raise SettingsError("Enter a percentage of the last top-up from 1 to 99.")
+
     balance = Wallet.objects.filter(pk=account.pk).values_list("balance_units", flat=True).first() or 0
+    threshold = threshold_units
+    if percent_of_last_topup is not None:
+        last_topup = last_topup_units(account_id=account.pk)
+        threshold = last_topup * percent_of_last_topup // 100 if last_topup is not None else None
+    armed = threshold is None or balance >= threshold
     alert, created = BalanceAlert.objects.get_or_create(
-        account=account, threshold_units=threshold_units, defaults={"armed": balance >= threshold_units}
+        account=account,
+        threshold_units=threshold_units,
+        percent_of_last_topup=percent_of_last_topup,
+        defaults={"armed": armed},
     )
     if not created:
-        raise SettingsError(f"There is already an alert at {usd(threshold_units)}.")
+        raise SettingsError(f"There is already an alert at {balance_alert_label(alert)}.")
     return alert
+
+
+def balance_alert_label(alert: BalanceAlert) -> str:
+    if alert.percent_of_last_topup is not None:
+        return f"{alert.percent_of_last_topup}% of the last top-up"
+    return usd(alert.threshold_units or 0)
+
+
+def last_topup_units(*, account_id: int) -> int | None:
+    """Return the amount of the account's latest top-up (a card payment credited), or None before its first."""
+    return (
+        LedgerEntry.objects.filter(wallet_id=account_id, kind=LedgerEntry.Kind.TOPUP)
+        .order_by("-created_at", "-id")
+        .values_list("amount_units", flat=True)
+        .first()
+    )
+
+
+def _alerts_with_threshold() -> QuerySet[BalanceAlert]:
+    """Alerts annotated with ``effective_units``, their threshold now; NULL for a percentage before any top-up."""
+    last_topup = (
+        LedgerEntry.objects.filter(wallet_id=OuterRef("account_id"), kind=LedgerEntry.Kind.TOPUP)
+        .order_by("-created_at", "-id")
+        .values("amount_units")[:1]
+    )
+    of_last_topup = ExpressionWrapper(
+        Subquery(last_topup) * F("percent_of_last_topup") / 100, output_field=BigIntegerField()
+    )
+    return BalanceAlert.objects.annotate(effective_units=Coalesce(F("threshold_units"), of_last_topup))
 
 
 def balance_alerts_check() -> int:
@@ -218,23 +267,27 @@ def balance_alerts_check() -> int:
     once send one email. Returns the number of emails sent.
     """
     sent = 0
-    below = BalanceAlert.objects.filter(armed=True, account__wallet__balance_units__lt=F("threshold_units"))
-    for alert_id, account_id, threshold_units in below.values_list("id", "account_id", "threshold_units"):
-        if not BalanceAlert.objects.filter(pk=alert_id, armed=True).update(armed=False, last_sent_at=timezone.now()):
+    below = _alerts_with_threshold().filter(armed=True, account__wallet__balance_units__lt=F("effective_units"))
+    for alert in below.only("id", "account_id", "threshold_units", "percent_of_last_topup"):
+        if not BalanceAlert.objects.filter(pk=alert.pk, armed=True).update(armed=False, last_sent_at=timezone.now()):
             continue
-        recipients = billing_contact_emails(account_id)
-        balance = Wallet.objects.values_list("balance_units", flat=True).get(pk=account_id)
+        recipients = billing_contact_emails(alert.account_id)
+        balance = Wallet.objects.values_list("balance_units", flat=True).get(pk=alert.account_id)
+        label = balance_alert_label(alert)
+        if alert.percent_of_last_topup is not None:
+            label = f"{label} ({usd(alert.effective_units)})"
         if recipients:
             send_mail(
-                f"[M3O] Balance below {usd(threshold_units)}",
-                f"Your M3O balance is {usd(balance)}, below your alert at {usd(threshold_units)}.\n\n"
+                f"[M3O] Balance below {balance_alert_label(alert)}",
+                f"Your M3O balance is {usd(balance)}, below your alert at {label}.\n\n"
                 f"Add funds at {settings.SITE_URL}/billing/ to keep your API calls working.\n",
                 None,
                 recipients,
             )
             sent += 1
-        logger.info("Balance alert sent", alert_id=alert_id, account_id=account_id, balance_units=balance)
-    BalanceAlert.objects.filter(armed=False, account__wallet__balance_units__gte=F("threshold_units")).update(armed=True)
+        logger.info("Balance alert sent", alert_id=alert.pk, account_id=alert.account_id, balance_units=balance)
+    rearm = _alerts_with_threshold().filter(armed=False, account__wallet__balance_units__gte=F("effective_units"))
+    BalanceAlert.objects.filter(pk__in=rearm.values("pk")).update(armed=True)
     return sent
 
 

@@ -210,3 +210,13 @@ def test_billing_clock_command_runs_month_end(owner: Persona, capsys) -> None:
         call_command("billing_clock", "--at", "2026-12-01T01:00:00")
     with pytest.raises(CommandError, match="Invalid --at"):
         call_command("billing_clock", "--at", "yesterday")
+
+
+def test_beat_runs_the_billing_tasks(settings) -> None:
+    from m3o_web.celery import app as celery_app
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    for task in ("billing.tasks.invoices_issue", "billing.tasks.wallets_reconcile", "billing.tasks.balance_thresholds_check"):
+        assert task in tasks
+        assert task in celery_app.tasks

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
-from billing.models import LedgerEntry, Plan, Subscription
+from billing.models import BillingProfile, LedgerEntry, Plan, Subscription
 from billing.selectors import plan_limits
 from billing.services import wallet_reconcile
+from billing.services.plans import PLAN_CHANGE_CLAIM_SECONDS
 from tests.conftest import Persona
 from tests.localstripe import deliver, event_payload, new_card
 
@@ -127,3 +131,31 @@ def test_operator_defines_plan_in_admin(db: None) -> None:
     assert response.status_code == 302
     plan = Plan.objects.get(slug="team")
     assert (plan.monthly_price_cents, plan.rate_limit_per_minute) == (9_900, 6_000)
+
+
+def test_plan_change_waits_for_one_in_progress(owner: Persona, plans: dict[str, Plan], stripe_api: str) -> None:
+    save_card(owner, stripe_api)
+    BillingProfile.objects.filter(pk=owner.account.pk).update(plan_change_started_at=timezone.now())
+
+    response = owner.client.post("/billing/plan/", {"plan": plans["pro"].pk}, follow=True)
+
+    assert b"Another plan change for this account is in progress" in response.content
+    assert not Subscription.objects.filter(pk=owner.account.pk).exists()
+    # A claim left by a request that died expires.
+    stale = timezone.now() - dt.timedelta(seconds=PLAN_CHANGE_CLAIM_SECONDS + 1)
+    BillingProfile.objects.filter(pk=owner.account.pk).update(plan_change_started_at=stale)
+    owner.client.post("/billing/plan/", {"plan": plans["pro"].pk})
+    assert Subscription.objects.get(pk=owner.account.pk).plan == plans["pro"]
+    assert BillingProfile.objects.get(pk=owner.account.pk).plan_change_started_at is None
+
+
+def test_subscribing_twice_to_same_plan_changes_nothing(owner: Persona, plans: dict[str, Plan], stripe_api: str) -> None:
+    save_card(owner, stripe_api)
+    owner.client.post("/billing/plan/", {"plan": plans["pro"].pk})
+    first = Subscription.objects.get(pk=owner.account.pk).stripe_subscription_id
+
+    owner.client.post("/billing/plan/", {"plan": plans["pro"].pk})
+
+    assert Subscription.objects.get(pk=owner.account.pk).stripe_subscription_id == first
+    listing = stripe_get(stripe_api, "/v1/subscriptions")["data"]
+    assert len([item for item in listing if item["status"] != "canceled"]) == 1

@@ -11,7 +11,8 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.utils import timezone
 
-from billing.models import AutoTopup, BalanceAlert, BillingProfile, Payment, SavedCard
+from billing.models import AutoTopup, BalanceAlert, BillingProfile, LedgerEntry, Payment, SavedCard
+from billing.services import wallet_apply
 from billing.services.thresholds import auto_topups_start_due, balance_alerts_check
 from billing.tasks import auto_topup_run, balance_thresholds_check
 from tests.conftest import Persona
@@ -194,3 +195,58 @@ def test_alert_belongs_to_account(owner: Persona, outsider: Persona) -> None:
     assert owner.client.post(f"/billing/alerts/{alert.pk}/remove/").status_code == 302
     assert not BalanceAlert.objects.exists()
 
+
+
+def topup_credit(persona: Persona, dollars: int, reference: str) -> None:
+    wallet_apply(account_id=persona.account.pk, kind=LedgerEntry.Kind.TOPUP, amount_units=dollars * DOLLAR, reference=reference)
+
+
+def test_percent_alert_fires_once_per_crossing(owner: Persona) -> None:
+    topup_credit(owner, 20, "topup:test-1")  # balance $21: signup credit and the top-up
+    response = owner.client.post("/billing/alerts/", {"threshold": "25", "unit": "percent"}, follow=True)
+    assert b"falls below 25% of the last top-up" in response.content
+    alert = BalanceAlert.objects.get()
+    assert (alert.percent_of_last_topup, alert.threshold_units, alert.armed) == (25, None, True)
+    mail.outbox.clear()
+
+    owner.set_balance(5 * DOLLAR)  # 25% of $20 is $5: not below yet
+    assert balance_alerts_check() == 0
+    owner.set_balance(5 * DOLLAR - 1)
+    assert balance_alerts_check() == 1
+    assert balance_alerts_check() == 0
+    assert mail.outbox[0].subject == "[M3O] Balance below 25% of the last top-up"
+    assert "25% of the last top-up ($5.000000)" in mail.outbox[0].body
+
+    # A larger top-up raises the threshold with it: $100 makes it $25.
+    topup_credit(owner, 100, "topup:test-2")
+    assert balance_alerts_check() == 0
+    assert BalanceAlert.objects.get().armed
+    owner.set_balance(24 * DOLLAR)
+    assert balance_alerts_check() == 1
+    assert len(mail.outbox) == 2
+
+
+def test_percent_alert_waits_for_first_topup(owner: Persona) -> None:
+    owner.client.post("/billing/alerts/", {"threshold": "50", "unit": "percent"})
+    owner.set_balance(0)
+
+    assert balance_alerts_check() == 0
+    assert BalanceAlert.objects.get().armed
+
+
+@pytest.mark.parametrize("value", ["0", "100", "12.5", "abc", "", "-5"])
+def test_percent_alert_is_validated(owner: Persona, value: str) -> None:
+    response = owner.client.post("/billing/alerts/", {"threshold": value, "unit": "percent"}, follow=True)
+
+    assert response.status_code == 200
+    assert b"percentage" in response.content
+    assert not BalanceAlert.objects.exists()
+
+
+def test_amount_and_percent_alerts_coexist(owner: Persona) -> None:
+    owner.client.post("/billing/alerts/", {"threshold": "5"})
+    owner.client.post("/billing/alerts/", {"threshold": "5", "unit": "percent"})
+    duplicate = owner.client.post("/billing/alerts/", {"threshold": "5", "unit": "percent"}, follow=True)
+
+    assert b"There is already an alert at 5% of the last top-up" in duplicate.content
+    assert BalanceAlert.objects.count() == 2

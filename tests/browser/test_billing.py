@@ -104,3 +104,31 @@ def test_set_balance_alert(page, live_server) -> None:
     mail.outbox.clear()
     assert balance_alerts_check() == 1
     assert mail.outbox[0].to == [user.email]
+
+
+def test_add_funds_through_stripe_checkout(page, live_server, stripe_api: str, settings) -> None:
+    settings.M3O_STRIPE_CHECKOUT = True
+    user = UserFactory(email="checkout@example.com")
+    account = personal_account(user)
+    sign_in(page, user.email)
+
+    page.goto("/billing/")
+    page.fill("#checkout-amount", "30")
+    page.get_by_role("button", name="Pay with Stripe Checkout").click()
+
+    # localstripe's hosted checkout page, standing in for checkout.stripe.com.
+    page.wait_for_url(f"{stripe_api}/checkout/pay/*")
+    assert page.get_by_role("heading").inner_text() == "Pay 30.00 USD"
+    page.fill("#number", TEST_CARD)
+    page.fill("#exp_month", "12")
+    page.fill("#exp_year", "2030")
+    page.fill("#cvc", "123")
+    page.locator("#checkout-pay").click()
+
+    page.wait_for_url("**/billing/payments/*/")
+    assert page.locator("#receipt-status").inner_text() == "Succeeded"
+    assert page.locator("#receipt-amount").inner_text() == "$30.000000 USD"
+    assert "Visa ending in 4242" in page.locator("#receipt").inner_text()
+    page.goto("/billing/")
+    assert page.locator("#balance").inner_text() == "$31.000000"
+    assert LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.TOPUP).count() == 1
