@@ -54,6 +54,8 @@ VIEW_PERMISSIONS: dict[str, Permission] = {
     "team_delete": Permission.OWNER,
     "billing": Permission.BILLING,
     "billing_topup": Permission.BILLING,
+    "billing_checkout": Permission.BILLING,
+    "billing_checkout_return": Permission.BILLING,
     "billing_card_setup": Permission.BILLING,
     "billing_card_remove": Permission.BILLING,
     "billing_receipt": Permission.BILLING,
