@@ -7,7 +7,7 @@ from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives
 
 from catalog.services import EndpointSpec
 from services.kit import CallContext
@@ -76,7 +76,7 @@ def _smtp_send(context: CallContext, provider: ProviderSettings) -> dict[str, An
         message.attach_alternative(body["html_body"], "text/html")
     try:
         message.send()
-    except (BadHeaderError, ValueError) as exc:
+    except ValueError as exc:  # Django refuses headers with line breaks
         raise InputRejected(f"the email cannot be built ({exc})") from None
     except smtplib.SMTPRecipientsRefused:
         raise InputRejected("the mail server refused the recipient address", field="to") from None
@@ -123,6 +123,13 @@ def _postmark_request(body: dict[str, Any]) -> ProviderRequest:
     return ProviderRequest(method="POST", path="/email", json=message)
 
 
+def _postmark_response(payload: Any, body: dict[str, Any]) -> dict[str, Any]:
+    # An accepted email has a MessageID; a body without one is not a success, whatever the status.
+    if not isinstance(payload["MessageID"], str) or not payload["MessageID"]:
+        raise ValueError("no MessageID")
+    return {}
+
+
 POSTMARK = Adapter(
     name="postmark",
     title="Postmark",
@@ -130,7 +137,7 @@ POSTMARK = Adapter(
     auth=Auth(kind="header", name="X-Postmark-Server-Token"),
     credential_help="A Server API token; DEFAULT_FROM_EMAIL must be a confirmed sender signature.",
     inspect=_postmark_inspect,
-    endpoints={"Send": Mapping(request=_postmark_request, response=lambda payload, body: {})},
+    endpoints={"Send": Mapping(request=_postmark_request, response=_postmark_response)},
 )
 
 SERVICE = provider_service_register(
