@@ -43,8 +43,8 @@ class ProviderConfigForm(forms.ModelForm):
         required=False,
         initial=dict,
         label="Cache lifetimes",
-        help_text='Seconds each endpoint\'s answers are reused, e.g. {"Rates": 60}. Leave out an endpoint '
-        "to never cache it. Answers of private endpoints are cached per account.",
+        help_text='Seconds each endpoint\'s responses are cached, e.g. {"Rates": 60}. Leave out an endpoint '
+        "to never cache it. Responses of private endpoints are cached per account.",
     )
 
     class Meta:

@@ -46,7 +46,7 @@ MAX_REASON_CHARS = 300
 
 
 class InputRejected(Exception):
-    """Raised by a mapping when the provider's answer means the caller's input cannot be served."""
+    """Raised by a mapping when the provider's response means the caller's input cannot be served."""
 
     def __init__(self, reason: str, *, field: str | None = None) -> None:
         super().__init__(reason)
@@ -65,7 +65,7 @@ class ProviderProblem(Exception):
 
 class Problem(enum.Enum):
     INPUT = "input"  # the caller's request: 400
-    AUTH = "auth"  # our credential was refused: 503 and an operator alert
+    AUTH = "auth"  # our credential was rejected: 503 and an operator alert
     QUOTA = "quota"  # the operator's plan with the provider is used up: 503 and an operator alert
     RATE_LIMIT = "rate_limit"  # too many calls for now: 503 with Retry-After
     PROVIDER = "provider"  # the provider failed: 502
@@ -291,7 +291,7 @@ class ProviderCall:
         except httpx.TimeoutException as exc:
             self.log.warning("Provider call timed out", error=type(exc).__name__)
             raise GatewayTimeout(
-                f"The {self.service.title} service's data provider did not answer in time. "
+                f"The {self.service.title} service's data provider timed out. "
                 "The call was not charged; try again later.",
                 error_id=f"{self.service.slug}.provider_timeout",
             ) from None
@@ -299,8 +299,8 @@ class ProviderCall:
             self.log.warning("Provider call failed", error=type(exc).__name__)
             raise self._provider_error() from None
         except BadGateway as exc:
-            # The outbound guard refused the address or the response size; operators read why in the log.
-            self.log.warning("Provider call refused", detail=redact(exc.detail, credential))
+            # The outbound guard rejected the address or the response size. The log line tells operators which.
+            self.log.warning("Provider call rejected by the outbound guard", detail=redact(exc.detail, credential))
             raise self._provider_error() from None
 
         try:
@@ -319,13 +319,13 @@ class ProviderCall:
         if found.problem is Problem.INPUT:
             return self._input_error(found.reason, None)
         if found.problem in (Problem.AUTH, Problem.QUOTA):
-            self.log.error("Provider refused the platform's credential or quota", provider_status=status,
+            self.log.error("Provider rejected the platform's credential or quota", provider_status=status,
                            problem=found.problem.value)
             from services.providers.tasks import provider_alert
 
             provider_alert(service=slug, provider=self.adapter.name, problem=found.problem.value, status=status)
             return ServiceUnavailable(
-                f"The {title} service is temporarily unavailable: its data provider refused the platform's "
+                f"The {title} service is temporarily unavailable: its data provider rejected the platform's "
                 "access. The operators have been alerted. The call was not charged; try again later.",
                 error_id=f"{slug}.unavailable",
                 headers={"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS * 5)},
@@ -344,7 +344,7 @@ class ProviderCall:
 
     def _provider_error(self) -> BadGateway:
         return BadGateway(
-            f"The {self.service.title} service's data provider failed to answer. "
+            f"The {self.service.title} service's data provider failed. "
             "The call was not charged; try again later.",
             error_id=f"{self.service.slug}.provider_error",
         )
@@ -374,7 +374,7 @@ def _query_value(value: Any) -> str:
 
 def cache_key(*, service: str, endpoint: str, settings: ProviderSettings, account_id: int | None,
               body: dict[str, Any]) -> str:
-    """The cache key of one answer: public-data endpoints share it across accounts, others never do."""
+    """Return the cache key of one response. Public-data endpoints share it across accounts, others never do."""
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
     owner = "public" if account_id is None else f"account:{account_id}"
     return f"providers:v1:{service}:{endpoint.lower()}:{settings.provider}:{settings.version}:{owner}:{digest}"
@@ -384,7 +384,7 @@ def cached_call(
     *, service: ProviderService, endpoint: str, settings: ProviderSettings, context: CallContext,
     compute: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Serve the answer from the cache when the operator set a lifetime for the endpoint, else compute it."""
+    """Return the cached response when the operator set a lifetime for the endpoint, else compute it."""
     seconds = settings.cache_seconds.get(endpoint, 0)
     if seconds <= 0:
         return compute()

@@ -1,4 +1,4 @@
-"""Registering provider-backed services and answering their calls through the chosen adapter."""
+"""The registry of provider-backed services, and the handler that sends their calls to the chosen adapter."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def dispatch(context: CallContext) -> dict[str, Any]:
 
 
 def unavailable_services() -> set[str]:
-    """Slugs of provider-backed services that cannot answer: no provider chosen, or one without its credential."""
+    """Return the provider-backed services that cannot serve calls: no provider chosen, or one missing its credential."""
     from services.providers.models import ProviderConfig
 
     configs = {config.service.slug: config for config in ProviderConfig.objects.select_related("service")}

@@ -10,20 +10,20 @@ from catalog.models import Service
 
 
 class ProviderConfig(models.Model):
-    """Which provider answers a service's calls, and how to reach it.
+    """The provider that serves a service's calls, and how to reach it.
 
     The credential is stored as a Fernet token (catalog/crypto.py) and only its
     last four characters are ever shown again.
     """
 
     service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="provider_config")
-    provider = models.CharField(max_length=64, help_text="The adapter that answers this service's calls.")
+    provider = models.CharField(max_length=64, help_text="The adapter that serves this service's calls.")
     credential_encrypted = models.TextField(blank=True, editable=False)
     credential_last4 = models.CharField(max_length=4, blank=True, editable=False)
     base_url = models.URLField(
         max_length=500,
         blank=True,
-        help_text="Leave blank to use the provider's own address. A private or loopback address is refused "
+        help_text="Leave blank to use the provider's own address. A private or loopback address is rejected "
         "unless its host is in M3O_UPSTREAM_ALLOWED_HOSTS.",
     )
     # Endpoint name -> seconds an answer is served from the cache; absent or 0 is not cached.

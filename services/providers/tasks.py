@@ -1,4 +1,4 @@
-"""Operator alerts when a provider refuses the platform's credential or its quota runs out."""
+"""Operator alerts when a provider rejects the platform's credential or its quota runs out."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ logger = structlog.get_logger(__name__)
 ALERT_INTERVAL_SECONDS = 3600
 
 MESSAGES = {
-    "auth": "refused the platform's credential",
+    "auth": "rejected the platform's credential",
     "quota": "reported that the platform's plan or quota is used up",
 }
 
@@ -45,7 +45,7 @@ def provider_alert_send(*, service: str, provider: str, problem: str, status: in
     what = MESSAGES.get(problem, "failed")
     body = (
         f"The provider {provider} behind the {service} service {what} (HTTP {status}).\n\n"
-        f"Calls to {service} are answered 503 and not charged until this is fixed. Check the provider "
+        f"Calls to {service} return 503 and are not charged until this is fixed. Check the provider "
         f"account, then enter a new credential in admin under Service providers.\n"
     )
     return send_mail(f"[M3O] {service}: provider {provider} {what}", body, None, recipients)

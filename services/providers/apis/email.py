@@ -76,10 +76,10 @@ def _smtp_send(context: CallContext, provider: ProviderSettings) -> dict[str, An
         message.attach_alternative(body["html_body"], "text/html")
     try:
         message.send()
-    except ValueError as exc:  # Django refuses headers with line breaks
+    except ValueError as exc:  # Django rejects headers with line breaks
         raise InputRejected(f"the email cannot be built ({exc})") from None
     except smtplib.SMTPRecipientsRefused:
-        raise InputRejected("the mail server refused the recipient address", field="to") from None
+        raise InputRejected("the mail server rejected the recipient address", field="to") from None
     except smtplib.SMTPAuthenticationError:
         raise ProviderProblem(Problem.AUTH) from None
     except (smtplib.SMTPException, OSError) as exc:

@@ -299,7 +299,7 @@ def test_provider_refusing_the_credential_is_a_503_and_alerts_the_operators(
     assert len(mail.outbox) == 1  # one alert an hour, however many calls fail
     assert mail.outbox[0].to == ["ops@example.com"]
     assert case.provider in mail.outbox[0].body and case.service in mail.outbox[0].subject
-    assert "Provider refused the platform's credential" in caplog.text
+    assert "Provider rejected the platform's credential" in caplog.text
     _assert_no_credential(case, first, caplog)
 
 

@@ -218,7 +218,7 @@ def test_loopback_base_url_is_refused_unless_the_operator_allows_its_host(
     body = assert_envelope(response, 502, "weather.provider_error")
     assert "127.0.0.1" not in body["detail"]
     assert providers.requests == []
-    assert "Provider call refused" in caplog.text
+    assert "Provider call rejected by the outbound guard" in caplog.text
     assert_not_charged(owner, before)
 
 
