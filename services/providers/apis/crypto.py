@@ -11,7 +11,7 @@ from services.providers.dispatch import provider_service_register
 from services.providers.schema import number, obj, response, string
 
 SYMBOL = string("Trading pair, such as BTCUSD or BTC-USD.", pattern=r"^[A-Za-z0-9]{2,10}-?[A-Za-z0-9]{2,10}$")
-DATE = string("Day in UTC, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$")
+DATE = string("Day in UTC, YYYY-MM-DD. Default yesterday.", pattern=r"^\d{4}-\d{2}-\d{2}$")
 # Quote currencies, longest first, so BTCUSDT splits as BTC-USDT and not BTCUSD-T.
 QUOTES = ("USDT", "USDC", "USD", "EUR", "GBP", "BTC", "ETH")
 DAY_SECONDS = 86_400
@@ -43,7 +43,7 @@ ENDPOINTS = [
     EndpointSpec(
         name="History",
         description="Open, high, low, close and volume of a pair on a day (UTC).",
-        request_schema=obj({"symbol": SYMBOL, "date": DATE}, required=["symbol", "date"]),
+        request_schema=obj({"symbol": SYMBOL, "date": DATE}, required=["symbol"]),
         response_schema=response(
             {"symbol": string("The pair."), "date": string("The day."), "open": number("Opening price."),
              "close": number("Closing price."), "high": number("Highest price."), "low": number("Lowest price."),
@@ -80,9 +80,14 @@ def _rfc3339(value: str) -> str:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _day(body: dict[str, Any]) -> str:
+    """Return the requested day, or yesterday (UTC): the last day with a closing price."""
+    return body.get("date") or (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
 def _history_request(body: dict[str, Any]) -> ProviderRequest:
     try:
-        start = datetime.strptime(body["date"], "%Y-%m-%d").replace(tzinfo=UTC)
+        start = datetime.strptime(_day(body), "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise InputRejected(f"{body['date']!r} is not a date", field="date") from None
     return ProviderRequest(
@@ -97,10 +102,10 @@ def _history_request(body: dict[str, Any]) -> ProviderRequest:
 
 def _history_response(payload: Any, body: dict[str, Any]) -> dict[str, Any]:
     if not payload:
-        raise InputRejected(f"no trades of {_symbol(body)} on {body['date']}", field="date")
+        raise InputRejected(f"no trades of {_symbol(body)} on {_day(body)}", field="date")
     # Each candle is [time, low, high, open, close, volume].
     _time, low, high, opening, closing, volume = payload[0]
-    return {"symbol": _symbol(body), "date": body["date"], "open": opening, "close": closing, "high": high,
+    return {"symbol": _symbol(body), "date": _day(body), "open": opening, "close": closing, "high": high,
             "low": low, "volume": volume}
 
 

@@ -39,8 +39,10 @@ ENDPOINTS = [
         description="Top headlines, optionally for a language, country edition and day.",
         request_schema=obj(
             {
-                "language": string("Language code, such as en. Default en.", pattern="^[a-z]{2}$"),
-                "locale": string("Country code of the edition, such as us.", pattern="^[a-z]{2}$"),
+                "language": string("Language codes, comma-separated, such as en,es. Default en.",
+                                   pattern="^[a-z]{2}(,[a-z]{2})*$"),
+                "locale": string("Country codes of the editions, comma-separated, such as us,ca.",
+                                 pattern="^[a-z]{2}(,[a-z]{2})*$"),
                 "date": string("Day of publication, YYYY-MM-DD.", pattern=r"^\d{4}-\d{2}-\d{2}$"),
             }
         ),

@@ -19,7 +19,6 @@ POINT_IN = obj(
 POINT = response({"latitude": number("Latitude in degrees."), "longitude": number("Longitude in degrees.")})
 REQUEST = obj({"origin": POINT_IN, "destination": POINT_IN}, required=["origin", "destination"])
 TOTALS = {"distance": number("Length in metres."), "duration": number("Driving time in seconds.")}
-WAYPOINT = response({"name": string("Name of the nearest road; may be empty."), "location": POINT})
 DIRECTION = response(
     {
         "instruction": string("What to do, such as Turn left onto Main Street."),
@@ -39,24 +38,25 @@ DIRECTION = response(
 ORIGIN = {"latitude": 51.5033, "longitude": -0.1276}
 DESTINATION = {"latitude": 51.5007, "longitude": -0.1246}
 WAYPOINTS = [
-    {"name": "Downing Street", "location": {"latitude": 51.5033, "longitude": -0.1276}},
-    {"name": "Bridge Street", "location": {"latitude": 51.5007, "longitude": -0.1246}},
+    {"latitude": 51.5033, "longitude": -0.1276},
+    {"latitude": 51.5031, "longitude": -0.1262},
+    {"latitude": 51.5007, "longitude": -0.1246},
 ]
 DIRECTIONS = [
     {"instruction": "Depart on Downing Street", "name": "Downing Street", "distance": 120.4, "duration": 30.2,
-     "maneuver": {"action": "depart", "direction": "", "location": WAYPOINTS[0]["location"]}},
+     "maneuver": {"action": "depart", "direction": "", "location": WAYPOINTS[0]}},
     {"instruction": "Turn right onto Whitehall", "name": "Whitehall", "distance": 240.0, "duration": 48.0,
-     "maneuver": {"action": "turn", "direction": "right", "location": {"latitude": 51.5031, "longitude": -0.1262}}},
+     "maneuver": {"action": "turn", "direction": "right", "location": WAYPOINTS[1]}},
     {"instruction": "Arrive at Bridge Street", "name": "Bridge Street", "distance": 0.0, "duration": 0.0,
-     "maneuver": {"action": "arrive", "direction": "", "location": WAYPOINTS[1]["location"]}},
+     "maneuver": {"action": "arrive", "direction": "", "location": WAYPOINTS[2]}},
 ]
 
 ENDPOINTS = [
     EndpointSpec(
         name="Route",
-        description="The driving route between two points: its length, time and snapped end points.",
+        description="The driving route between two points: the points along it, its length and its time.",
         request_schema=REQUEST,
-        response_schema=response({**TOTALS, "waypoints": array(WAYPOINT, "Start and end, snapped to roads.")}),
+        response_schema=response({**TOTALS, "waypoints": array(POINT, "Points along the route, from start to end.")}),
         price_units=2_000,
         examples=[{"title": "Downing Street to Westminster Bridge",
                    "request": {"origin": ORIGIN, "destination": DESTINATION},
@@ -82,9 +82,11 @@ def _point(location: list[float]) -> dict[str, float]:
 def _request(body: dict[str, Any], *, steps: bool) -> ProviderRequest:
     origin, destination = body["origin"], body["destination"]
     coordinates = f"{origin['longitude']},{origin['latitude']};{destination['longitude']},{destination['latitude']}"
+    # Route needs the route's shape as GeoJSON points; Directions needs the steps instead.
+    shape = {"overview": "false"} if steps else {"overview": "full", "geometries": "geojson"}
     return ProviderRequest(
         path=f"/route/v1/driving/{coordinates}",
-        params={"overview": "false", "steps": "true" if steps else "false", "alternatives": "false"},
+        params={**shape, "steps": "true" if steps else "false", "alternatives": "false"},
     )
 
 
@@ -105,8 +107,8 @@ def _totals(payload: Any) -> dict[str, Any]:
 
 
 def _route_response(payload: Any, body: dict[str, Any]) -> dict[str, Any]:
-    waypoints = [{"name": point.get("name", ""), "location": _point(point["location"])} for point in payload["waypoints"]]
-    return {**_totals(payload), "waypoints": waypoints}
+    coordinates = payload["routes"][0]["geometry"]["coordinates"]
+    return {**_totals(payload), "waypoints": [_point(location) for location in coordinates]}
 
 
 def _directions_response(payload: Any, body: dict[str, Any]) -> dict[str, Any]:

@@ -23,12 +23,13 @@ ENDPOINTS = [
             required=["from", "to", "message"],
         ),
         response_schema=response(
-            {"status": string("Delivery status, such as queued."), "info": string("The message's id.")}
+            {"status": string("ok when the message was accepted for delivery."),
+             "info": string("The delivery state and the message's id.")}
         ),
         price_units=100_000,
         examples=[{"title": "Send a code", "request": {"from": "Example", "to": "+447700900123",
                                                        "message": "Your code is 123456"},
-                   "response": {"status": "queued", "info": "SM0123456789abcdef0123456789abcdef"}}],
+                   "response": {"status": "ok", "info": "queued as SM0123456789abcdef0123456789abcdef"}}],
     ),
 ]
 
@@ -50,7 +51,7 @@ TWILIO = Adapter(
     endpoints={
         "Send": Mapping(
             request=_request,
-            response=lambda payload, body: {"status": payload["status"], "info": payload["sid"]},
+            response=lambda payload, body: {"status": "ok", "info": f"{payload['status']} as {payload['sid']}"},
         )
     },
 )

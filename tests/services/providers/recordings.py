@@ -118,7 +118,10 @@ RECORDED: dict[tuple[str, str], Any] = {
     ("coinbase", "/products/BTC-USD/candles"): [[_CANDLE_TIME, 94800.5, 97500.0, 95100.0, 96950.25, 10234.5]],
     ("osrm", "/route/v1/driving/-0.1276,51.5033;-0.1246,51.5007"): {
         "code": "Ok",
-        "routes": [{"distance": 360.43, "duration": 78.2, "weight": 78.2, "legs": [{"steps": [
+        "routes": [{"distance": 360.43, "duration": 78.2, "weight": 78.2,
+                    "geometry": {"type": "LineString",
+                                 "coordinates": [[-0.1276, 51.5033], [-0.1262, 51.5031], [-0.1246, 51.5007]]},
+                    "legs": [{"steps": [
             {"distance": 120.4, "duration": 30.2, "name": "Downing Street",
              "maneuver": {"type": "depart", "location": [-0.1276, 51.5033], "bearing_after": 90}},
             {"distance": 240.0, "duration": 48.0, "name": "Whitehall",

@@ -133,6 +133,7 @@ def _check_osrm(seen: list[Seen]) -> None:
     (request,) = seen
     assert request.path == "/route/v1/driving/-0.1276,51.5033;-0.1246,51.5007"
     assert request.param("steps") == "false"
+    assert (request.param("overview"), request.param("geometries")) == ("full", "geojson")
 
 
 ROUTE_BODY = {"origin": {"latitude": 51.5033, "longitude": -0.1276},
@@ -179,7 +180,7 @@ CASES = [
          Reply(401, {"error": {"code": "invalid_api_token", "message": "Invalid API token."}}),
          Reply(429, {"error": {"code": "rate_limit_reached", "message": "Too many requests."}}, {"Retry-After": "60"}),
          "60", _check_thenewsapi),
-    Case("translate", "deepl", "Text", {"content": "Hello world", "target": "de"}, "/v2/translate",
+    Case("translate", "deepl", "Text", {"contents": ["Hello world"], "target": "de"}, "/v2/translate",
          Reply(400, {"message": "Value for 'target_lang' not supported."}), "Value for 'target_lang' not supported",
          Reply(403, {"message": "Authorization failure, check auth_key"}),
          Reply(429, {"message": "Too many requests"}, {"Retry-After": "3"}), "3", _check_deepl),

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import pytest
+import time_machine
 from django.core import mail
 from django.test import Client
 
@@ -230,7 +231,7 @@ def test_loopback_base_url_is_refused_unless_the_operator_allows_its_host(
     [
         ("weather", "weatherapi", "Now", {"location": "London"}, "/v1/current.json",
          Reply(403, {"error": {"code": 2007, "message": "API key has exceeded calls per month quota."}})),
-        ("translate", "deepl", "Text", {"content": "Hello world", "target": "de"}, "/v2/translate",
+        ("translate", "deepl", "Text", {"contents": ["Hello world"], "target": "de"}, "/v2/translate",
          Reply(456, {"message": "Quota exceeded"})),
         ("currency", "exchangerate-host", "Rates", {"code": "USD"}, "/live",
          Reply(200, {"success": False, "error": {"code": 104, "type": "usage_limit_reached"}})),
@@ -347,7 +348,7 @@ def test_public_data_is_cached_for_every_account_for_the_operator_lifetime(
 
 def test_private_data_is_cached_per_account(owner: Persona, outsider: Persona, providers: FakeProviders) -> None:
     configure("translate", "deepl", providers, cache_seconds={"Text": 300})
-    body = {"content": "Hello world", "target": "de"}
+    body = {"contents": ["Hello world"], "target": "de"}
 
     owner.call("translate", "Text", body)
     owner.call("translate", "Text", body)
@@ -389,3 +390,52 @@ def test_changing_the_provider_settings_drops_cached_answers(
     owner.call("currency", "Rates", {"code": "USD"})
 
     assert len(providers.seen("exchangerate-host")) == 1
+
+
+# --- Mapping details -----------------------------------------------------------------------------
+
+
+def test_translate_several_texts_in_order(owner: Persona, providers: FakeProviders) -> None:
+    configure("translate", "deepl", providers)
+    providers.set("deepl", "/v2/translate", Reply(200, {"translations": [
+        {"detected_source_language": "EN", "text": "Hallo"}, {"detected_source_language": "FR", "text": "Welt"},
+    ]}))
+
+    response = owner.call("translate", "Text", {"contents": ["Hello", "monde"], "target": "de"})
+
+    assert response.json() == {"translations": [{"text": "Hallo", "source": "en"}, {"text": "Welt", "source": "fr"}]}
+    assert providers.seen("deepl")[0].json()["text"] == ["Hello", "monde"]
+
+
+def test_crypto_history_defaults_to_yesterday(owner: Persona, providers: FakeProviders) -> None:
+    configure("crypto", "coinbase", providers)
+
+    with time_machine.travel("2026-12-04T12:00:00Z", tick=True):
+        response = owner.call("crypto", "History", {"symbol": "BTC-USD"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["date"] == "2026-12-03"
+    (request,) = providers.seen("coinbase")
+    assert (request.param("start"), request.param("end")) == ("2026-12-03T00:00:00Z", "2026-12-04T00:00:00Z")
+
+
+def test_crypto_symbol_without_a_known_quote_currency_is_a_400(owner: Persona, providers: FakeProviders) -> None:
+    configure("crypto", "coinbase", providers)
+
+    response = owner.call("crypto", "Price", {"symbol": "ABCXYZ"})
+
+    body = assert_envelope(response, 400, "crypto.invalid_request")
+    assert "BTC-USD" in body["detail"]
+    assert providers.requests == []
+
+
+def test_ip_lookup_of_a_private_address_is_a_400_without_a_provider_call(
+    owner: Persona, providers: FakeProviders
+) -> None:
+    configure("ip", "ip-api", providers)
+
+    response = owner.call("ip", "Lookup", {"ip": "10.0.0.1"})
+
+    body = assert_envelope(response, 400, "ip.invalid_request")
+    assert body["fields"] == {"ip": "10.0.0.1 is a private or reserved address, which has no location"}
+    assert providers.requests == []
