@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.availability import unavailable_slugs
 from catalog.models import Category, Endpoint, Service
 from catalog.selectors import categories_listed, category_by_slug, service_listed, services_search
 from m3o_web.errors import ApiError
@@ -49,10 +50,19 @@ class ServiceSummarySerializer(serializers.ModelSerializer):
     endpoints = EndpointSummarySerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
     openapi_url = serializers.SerializerMethodField()
+    available = serializers.SerializerMethodField()
 
     class Meta:
         model = Service
-        fields = ["slug", "name", "tagline", "category", "icon", "status", "url", "openapi_url", "endpoints"]
+        fields = [
+            "slug", "name", "tagline", "category", "icon", "status", "available", "url", "openapi_url", "endpoints"
+        ]
+
+    def get_available(self, service: Service) -> bool:
+        # One lookup per response, shared by every service on the page.
+        if "unavailable" not in self.context:
+            self.context["unavailable"] = unavailable_slugs()
+        return service.slug not in self.context["unavailable"]
 
     def get_url(self, service: Service) -> str:
         return self.context["request"].build_absolute_uri(f"/api/catalog/services/{service.slug}/")

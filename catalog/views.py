@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
+from catalog.availability import unavailable_slugs
 from catalog.forms import ExploreSearchForm
 from catalog.models import Service
 from catalog.openapi import platform_document, service_document
@@ -48,6 +49,7 @@ def explore(request: HttpRequest) -> HttpResponse:
         "categories": categories_listed(),
         "form": form,
         "filter_query": urlencode({name: value for name, value in filters.items() if value}),
+        "unavailable": unavailable_slugs(),
     }
     template = "catalog/explore.html#results" if request.htmx else "catalog/explore.html"
     return render(request, template, context, status=200 if valid else 400)
@@ -90,7 +92,11 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No service named {slug}.")
     base_url = _base_url(request)
     document = service_document(service, server_url=base_url)
-    context = {"service": service, "endpoints": _endpoint_context(service, document, base_url)}
+    context = {
+        "service": service,
+        "endpoints": _endpoint_context(service, document, base_url),
+        "unavailable": service.slug in unavailable_slugs(),
+    }
     return render(request, "catalog/service.html", context)
 
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "services.builtin.qr",
     "services.builtin.secret",
     "services.builtin.url",
+    "services.providers",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which

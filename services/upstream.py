@@ -19,6 +19,7 @@ import ipaddress
 import json
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -43,6 +44,14 @@ _client = httpx.Client(follow_redirects=False, trust_env=False, limits=httpx.Lim
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json(raw: bytes) -> Any:
+    """Parse an upstream's JSON body strictly (no NaN or Infinity); an empty body is {}. Raises ValueError."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant) if raw.strip() else {}
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -134,6 +143,73 @@ def _read_capped(response: httpx.Response, limit: int, deadline: float) -> bytes
     return b"".join(chunks)
 
 
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+def upstream_send(
+    *,
+    method: str,
+    url: str,
+    request_id: str,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    json_body: Any = None,
+    form: dict[str, str] | None = None,
+    connect_timeout_ms: int,
+    read_timeout_ms: int,
+) -> UpstreamResponse:
+    """Send one HTTP request to a third-party API through the outbound guard and return its capped response.
+
+    The host is resolved and checked (see the module docstring), the response
+    is read up to M3O_UPSTREAM_MAX_RESPONSE_BYTES within
+    M3O_UPSTREAM_MAX_CALL_SECONDS. Raises BadGateway when the host is refused
+    or the response too large, and lets httpx.TimeoutException and other
+    httpx.HTTPError through so that each caller words the failure itself.
+    ``headers`` may replace the default Accept and User-Agent.
+    """
+    base = urlsplit(url)
+    host = base.hostname or ""
+    port = base.port or (443 if base.scheme == "https" else 80)
+    address = _resolve(host, port)
+
+    # Connect to the checked address; Host and TLS SNI still name the host, so virtual hosts and certificates work.
+    literal = f"[{address}]" if ":" in address else address
+    target = f"{base.scheme}://{literal}:{port}{base.path}"
+    if base.query:
+        target += f"?{base.query}"
+    request_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+    request_headers["X-Request-Id"] = request_id
+    request_headers["Host"] = host if base.port is None else f"{host}:{base.port}"
+    extensions = {"sni_hostname": host} if base.scheme == "https" else {}
+    timeout = httpx.Timeout(
+        connect=connect_timeout_ms / 1000,
+        read=read_timeout_ms / 1000,
+        write=read_timeout_ms / 1000,
+        pool=connect_timeout_ms / 1000,
+    )
+    request = _client.build_request(
+        method,
+        target,
+        params=params or None,
+        headers=request_headers,
+        json=json_body,
+        data=form,
+        extensions=extensions,
+        timeout=timeout,
+    )
+    deadline = time.monotonic() + settings.M3O_UPSTREAM_MAX_CALL_SECONDS
+    response = _client.send(request, stream=True)
+    try:
+        raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES, deadline)
+    finally:
+        response.close()
+    return UpstreamResponse(status_code=response.status_code, headers=response.headers, content=raw)
+
+
 def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Send one validated call to the endpoint's upstream and return its JSON object response.
 
@@ -146,12 +222,7 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
         raise BadGateway(f"The {service.slug} service has no upstream settings for {endpoint.name} yet.")
 
     path, remaining = _fill_path(endpoint.upstream_path, body)
-    base = urlsplit(config.base_url)
-    host = base.hostname or ""
-    port = base.port or (443 if base.scheme == "https" else 80)
-    address = _resolve(host, port)
-
-    headers = {"Accept": "application/json", "User-Agent": USER_AGENT, "X-Request-Id": request_id}
+    headers: dict[str, str] = {}
     params: dict[str, str] = {}
     sends_body = endpoint.upstream_method in {"POST", "PUT", "PATCH"}
     if not sends_body:
@@ -163,34 +234,19 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
         else:
             params[config.credential_name] = secret
 
-    # Connect to the checked address; Host and TLS SNI still name the host, so virtual hosts and certificates work.
-    literal = f"[{address}]" if ":" in address else address
-    url = f"{base.scheme}://{literal}:{port}{base.path.rstrip('/')}{path}"
-    headers["Host"] = host if base.port is None else f"{host}:{base.port}"
-    extensions = {"sni_hostname": host} if base.scheme == "https" else {}
-    timeout = httpx.Timeout(
-        connect=config.connect_timeout_ms / 1000,
-        read=config.read_timeout_ms / 1000,
-        write=config.read_timeout_ms / 1000,
-        pool=config.connect_timeout_ms / 1000,
-    )
+    host = urlsplit(config.base_url).hostname or ""
     log = logger.bind(request_id=request_id, service=service.slug, endpoint=endpoint.name, host=host)
     try:
-        request = _client.build_request(
-            endpoint.upstream_method,
-            url,
+        response = upstream_send(
+            method=endpoint.upstream_method,
+            url=f"{config.base_url.rstrip('/')}{path}",
             params=params,
             headers=headers,
-            json=remaining if sends_body else None,
-            extensions=extensions,
-            timeout=timeout,
+            json_body=remaining if sends_body else None,
+            connect_timeout_ms=config.connect_timeout_ms,
+            read_timeout_ms=config.read_timeout_ms,
+            request_id=request_id,
         )
-        deadline = time.monotonic() + settings.M3O_UPSTREAM_MAX_CALL_SECONDS
-        response = _client.send(request, stream=True)
-        try:
-            raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES, deadline)
-        finally:
-            response.close()
     except httpx.TimeoutException as exc:
         log.warning("Upstream call timed out", error=type(exc).__name__)
         raise GatewayTimeout(
@@ -203,6 +259,7 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
             f"The upstream API of {service.slug} could not be reached ({type(exc).__name__}). "
             "The call was not charged; try again later."
         ) from None
+    raw = response.content
 
     if not 200 <= response.status_code < 300:
         log.warning("Upstream returned an error", upstream_status=response.status_code)
@@ -210,8 +267,8 @@ def upstream_call(*, endpoint: Endpoint, body: dict[str, Any], request_id: str) 
             f"The upstream API of {service.slug} returned HTTP {response.status_code}. The call was not charged."
         )
     try:
-        result = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        result = decode_json(raw)
+    except ValueError:
         log.warning("Upstream returned invalid JSON", size=len(raw))
         raise BadGateway(
             f"The upstream API of {service.slug} returned invalid JSON. The call was not charged."

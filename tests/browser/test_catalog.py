@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_search_filter_open_service_and_download_openapi(page, tmp_path: Path) -> None:
     maps = Category.objects.create(slug="maps", name="Maps")
-    Service.objects.create(slug="geocoding", name="Geocoding", tagline="Addresses to places.",
+    Service.objects.create(slug="geofence", name="Geofencing", tagline="Alerts when a place is entered.",
                            status=Service.Status.PUBLISHED, category=maps)
 
     page.goto("/explore/")
@@ -27,7 +27,7 @@ def test_search_filter_open_service_and_download_openapi(page, tmp_path: Path) -
     page.select_option("select[name=category]", "maps")
     page.wait_for_url("**category=maps*")
     page.locator("#result-count", has_text="in Maps").wait_for()
-    assert page.locator("#service-list").inner_text().count("Geocoding") == 1
+    assert page.locator("#service-list").inner_text().count("Geofencing") == 1
     assert "Hello World" not in page.locator("#service-list").inner_text()
 
     page.select_option("select[name=category]", "developer-tools")

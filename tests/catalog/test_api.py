@@ -30,9 +30,9 @@ def test_list_returns_listed_services_with_prices() -> None:
 
 def test_search_and_category_filter() -> None:
     maps = Category.objects.create(slug="maps", name="Maps")
-    Service.objects.create(slug="geo", name="Geocoding", status=Service.Status.PUBLISHED, category=maps)
+    Service.objects.create(slug="geo", name="Geofencing", status=Service.Status.PUBLISHED, category=maps)
 
-    assert [s["slug"] for s in Client().get("/api/catalog/services/", {"q": "geocod"}).json()["results"]] == ["geo"]
+    assert [s["slug"] for s in Client().get("/api/catalog/services/", {"q": "geofenc"}).json()["results"]] == ["geo"]
     assert [s["slug"] for s in Client().get("/api/catalog/services/", {"category": "maps"}).json()["results"]] == ["geo"]
     assert Client().get("/api/catalog/services/", {"q": "nothing-like-it"}).json()["count"] == 0
 

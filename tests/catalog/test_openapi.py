@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from openapi_spec_validator import validate
 
+from catalog.availability import unavailable_slugs
 from catalog.models import Category, Endpoint, Service
 from catalog.openapi import platform_document, service_document
 from catalog.selectors import services_listed
@@ -98,8 +99,10 @@ def test_gateway_validates_against_document_schema(owner: Persona) -> None:
 
 
 def test_builtin_examples_run_through_gateway_match_response_schema(owner: Persona) -> None:
+    # Services waiting for an operator's provider run their examples in tests/services/providers.
+    unavailable = unavailable_slugs()
     for service in listed():
-        if service.backend != Service.Backend.BUILTIN:
+        if service.backend != Service.Backend.BUILTIN or service.slug in unavailable:
             continue
         for endpoint in service.endpoints.all():
             for example in endpoint.examples:

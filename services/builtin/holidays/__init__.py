@@ -1,8 +1,12 @@
-"""holidays: public holidays by country and year, from the holidays package."""
+"""holidays: public holidays by country and year, from the holidays package.
+
+The calls go through the provider layer (services/providers/apis/holidays.py):
+the holidays package answers unless an operator chooses Nager.Date in admin.
+"""
 
 from __future__ import annotations
 
-from services.builtin.holidays.handlers import countries, list_holidays
+from services.providers.dispatch import dispatch
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 SERVICE = register(
@@ -20,7 +24,7 @@ SERVICE = register(
         endpoints=[
             BuiltinEndpoint(
                 name="Countries",
-                handler=countries,
+                handler=dispatch,
                 description="List the supported countries and their ISO 3166-1 alpha-2 codes.",
                 request_schema={"type": "object", "properties": {}, "additionalProperties": False},
                 response_schema={
@@ -48,7 +52,7 @@ SERVICE = register(
             ),
             BuiltinEndpoint(
                 name="List",
-                handler=list_holidays,
+                handler=dispatch,
                 description="List a country's public holidays in a year.",
                 request_schema={
                     "type": "object",
