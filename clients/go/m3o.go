@@ -6,22 +6,37 @@ package m3o
 import (
 	"m3o.local/m3o/avatar"
 	"m3o.local/m3o/cache"
+	"m3o.local/m3o/comments"
+	"m3o.local/m3o/contact"
+	"m3o.local/m3o/crypto"
+	"m3o.local/m3o/currency"
 	"m3o.local/m3o/db"
+	"m3o.local/m3o/email"
 	"m3o.local/m3o/emoji"
+	"m3o.local/m3o/file"
+	"m3o.local/m3o/geocoding"
 	"m3o.local/m3o/helloworld"
 	"m3o.local/m3o/holidays"
 	"m3o.local/m3o/id"
 	"m3o.local/m3o/image"
+	"m3o.local/m3o/ip"
+	"m3o.local/m3o/lists"
+	"m3o.local/m3o/news"
 	"m3o.local/m3o/notes"
 	"m3o.local/m3o/otp"
 	"m3o.local/m3o/password"
 	"m3o.local/m3o/qr"
+	"m3o.local/m3o/routing"
 	"m3o.local/m3o/secret"
 	"m3o.local/m3o/sentiment"
+	"m3o.local/m3o/sms"
 	"m3o.local/m3o/spam"
+	"m3o.local/m3o/stock"
 	"m3o.local/m3o/time"
+	"m3o.local/m3o/translate"
 	"m3o.local/m3o/transport"
 	"m3o.local/m3o/url"
+	"m3o.local/m3o/weather"
 	"m3o.local/m3o/wordle"
 )
 
@@ -54,11 +69,32 @@ type Client struct {
 	// Cache: Store values under keys, with optional expiry.
 	Cache *cache.Service
 
+	// Comments: Store comments on anything.
+	Comments *comments.Service
+
+	// Contact: Keep an address book.
+	Contact *contact.Service
+
+	// Crypto: Cryptocurrency prices, quotes and history.
+	Crypto *crypto.Service
+
+	// Currency: Exchange rates, conversions and rate history.
+	Currency *currency.Service
+
 	// DB: Store JSON records in tables and query them.
 	DB *db.Service
 
+	// Email: Send transactional email.
+	Email *email.Service
+
 	// Emoji: Find emoji by alias, get country flags, and emojify text.
 	Emoji *emoji.Service
+
+	// File: Store text files, private or public.
+	File *file.Service
+
+	// Geocoding: Turn addresses into coordinates and coordinates into addresses.
+	Geocoding *geocoding.Service
 
 	// Helloworld: Say hello: the first call to make with a new key.
 	Helloworld *helloworld.Service
@@ -72,6 +108,15 @@ type Client struct {
 	// Image: Resize, convert and crop images.
 	Image *image.Service
 
+	// IP: Locate an IP address.
+	IP *ip.Service
+
+	// Lists: Keep named lists of items.
+	Lists *lists.Service
+
+	// News: Top headlines from around the world.
+	News *news.Service
+
 	// Notes: Keep titled notes.
 	Notes *notes.Service
 
@@ -84,20 +129,35 @@ type Client struct {
 	// QR: Generate QR codes as PNG images.
 	QR *qr.Service
 
+	// Routing: Driving routes and turn-by-turn directions.
+	Routing *routing.Service
+
 	// Secret: Store secrets encrypted at rest.
 	Secret *secret.Service
 
 	// Sentiment: Score how positive or negative a text is.
 	Sentiment *sentiment.Service
 
+	// Sms: Send text messages to phones.
+	Sms *sms.Service
+
 	// Spam: Score an email for spam, with the reasons.
 	Spam *spam.Service
+
+	// Stock: Live and historical US stock prices.
+	Stock *stock.Service
 
 	// Time: Current time, UTC offset and daylight saving for any time zone.
 	Time *time.Service
 
+	// Translate: Translate text between languages.
+	Translate *translate.Service
+
 	// URL: Short links that redirect and count visits.
 	URL *url.Service
+
+	// Weather: Current weather and forecasts for any place.
+	Weather *weather.Service
 
 	// Wordle: A daily five-letter word game.
 	Wordle *wordle.Service
@@ -109,21 +169,36 @@ func New(token string, opts ...Option) *Client {
 	c := &Client{Client: client}
 	c.Avatar = avatar.New(client)
 	c.Cache = cache.New(client)
+	c.Comments = comments.New(client)
+	c.Contact = contact.New(client)
+	c.Crypto = crypto.New(client)
+	c.Currency = currency.New(client)
 	c.DB = db.New(client)
+	c.Email = email.New(client)
 	c.Emoji = emoji.New(client)
+	c.File = file.New(client)
+	c.Geocoding = geocoding.New(client)
 	c.Helloworld = helloworld.New(client)
 	c.Holidays = holidays.New(client)
 	c.ID = id.New(client)
 	c.Image = image.New(client)
+	c.IP = ip.New(client)
+	c.Lists = lists.New(client)
+	c.News = news.New(client)
 	c.Notes = notes.New(client)
 	c.OTP = otp.New(client)
 	c.Password = password.New(client)
 	c.QR = qr.New(client)
+	c.Routing = routing.New(client)
 	c.Secret = secret.New(client)
 	c.Sentiment = sentiment.New(client)
+	c.Sms = sms.New(client)
 	c.Spam = spam.New(client)
+	c.Stock = stock.New(client)
 	c.Time = time.New(client)
+	c.Translate = translate.New(client)
 	c.URL = url.New(client)
+	c.Weather = weather.New(client)
 	c.Wordle = wordle.New(client)
 	return c
 }

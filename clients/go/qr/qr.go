@@ -19,6 +19,34 @@ func New(client *transport.Client) *Service {
 	return &Service{client: client}
 }
 
+// CodesRequest is the request of Codes.
+type CodesRequest struct {
+	// Most codes to return. Default: 100.
+	Limit *int64 `json:"limit,omitempty"`
+
+	// Codes to skip. Default: 0.
+	Offset int64 `json:"offset,omitempty"`
+}
+
+// CodesResponse is the response of Codes.
+type CodesResponse struct {
+	Codes []CodesResponseCodes `json:"codes"`
+}
+
+// CodesResponseCodes is part of a request or response.
+type CodesResponseCodes struct {
+	Created string `json:"created"`
+
+	// URL of the PNG.
+	File string `json:"file"`
+
+	ID string `json:"id"`
+
+	Size int64 `json:"size"`
+
+	Text string `json:"text"`
+}
+
 // GenerateRequest is the request of Generate.
 type GenerateRequest struct {
 	// Width and height of the image in pixels. Default: 300.
@@ -30,10 +58,25 @@ type GenerateRequest struct {
 
 // GenerateResponse is the response of Generate.
 type GenerateResponse struct {
+	// The code's id, also the last part of its URL.
+	ID string `json:"id"`
+
 	QR string `json:"qr"`
 
 	// Width and height in pixels.
 	Size int64 `json:"size"`
+
+	// Public URL of the PNG image.
+	URL string `json:"url"`
+}
+
+// Codes: List the QR codes this account generated, newest first.
+func (s *Service) Codes(ctx context.Context, req *CodesRequest) (*CodesResponse, error) {
+	rsp := &CodesResponse{}
+	if err := s.client.Call(ctx, "qr", "Codes", req, rsp); err != nil {
+		return nil, err
+	}
+	return rsp, nil
 }
 
 // Generate: Generate a QR code PNG for a text.

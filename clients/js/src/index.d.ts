@@ -3,42 +3,72 @@
 import type { ClientOptions, Transport } from "./core.js";
 import type { AvatarService } from "./services/avatar.js";
 import type { CacheService } from "./services/cache.js";
+import type { CommentsService } from "./services/comments.js";
+import type { ContactService } from "./services/contact.js";
+import type { CryptoService } from "./services/crypto.js";
+import type { CurrencyService } from "./services/currency.js";
 import type { DbService } from "./services/db.js";
+import type { EmailService } from "./services/email.js";
 import type { EmojiService } from "./services/emoji.js";
+import type { FileService } from "./services/file.js";
+import type { GeocodingService } from "./services/geocoding.js";
 import type { HelloworldService } from "./services/helloworld.js";
 import type { HolidaysService } from "./services/holidays.js";
 import type { IdService } from "./services/id.js";
 import type { ImageService } from "./services/image.js";
+import type { IpService } from "./services/ip.js";
+import type { ListsService } from "./services/lists.js";
+import type { NewsService } from "./services/news.js";
 import type { NotesService } from "./services/notes.js";
 import type { OtpService } from "./services/otp.js";
 import type { PasswordService } from "./services/password.js";
 import type { QrService } from "./services/qr.js";
+import type { RoutingService } from "./services/routing.js";
 import type { SecretService } from "./services/secret.js";
 import type { SentimentService } from "./services/sentiment.js";
+import type { SmsService } from "./services/sms.js";
 import type { SpamService } from "./services/spam.js";
+import type { StockService } from "./services/stock.js";
 import type { TimeService } from "./services/time.js";
+import type { TranslateService } from "./services/translate.js";
 import type { UrlService } from "./services/url.js";
+import type { WeatherService } from "./services/weather.js";
 import type { WordleService } from "./services/wordle.js";
 
 export { APIError, BadRequestError, ForbiddenError, M3OError, NotFoundError, PaymentRequiredError, RateLimitedError, ServerError, TransportError, UnauthorizedError, errorFromEnvelope } from "./core.js";
 export type { ClientOptions, ErrorEnvelope } from "./core.js";
 export * as avatar from "./services/avatar.js";
 export * as cache from "./services/cache.js";
+export * as comments from "./services/comments.js";
+export * as contact from "./services/contact.js";
+export * as crypto from "./services/crypto.js";
+export * as currency from "./services/currency.js";
 export * as db from "./services/db.js";
+export * as email from "./services/email.js";
 export * as emoji from "./services/emoji.js";
+export * as file from "./services/file.js";
+export * as geocoding from "./services/geocoding.js";
 export * as helloworld from "./services/helloworld.js";
 export * as holidays from "./services/holidays.js";
 export * as id from "./services/id.js";
 export * as image from "./services/image.js";
+export * as ip from "./services/ip.js";
+export * as lists from "./services/lists.js";
+export * as news from "./services/news.js";
 export * as notes from "./services/notes.js";
 export * as otp from "./services/otp.js";
 export * as password from "./services/password.js";
 export * as qr from "./services/qr.js";
+export * as routing from "./services/routing.js";
 export * as secret from "./services/secret.js";
 export * as sentiment from "./services/sentiment.js";
+export * as sms from "./services/sms.js";
 export * as spam from "./services/spam.js";
+export * as stock from "./services/stock.js";
 export * as time from "./services/time.js";
+export * as translate from "./services/translate.js";
 export * as url from "./services/url.js";
+export * as weather from "./services/weather.js";
 export * as wordle from "./services/wordle.js";
 
 export declare const DEFAULT_ADDRESS: string;
@@ -51,10 +81,24 @@ export declare class M3O {
   readonly avatar: AvatarService;
   /** Store values under keys, with optional expiry. */
   readonly cache: CacheService;
+  /** Store comments on anything. */
+  readonly comments: CommentsService;
+  /** Keep an address book. */
+  readonly contact: ContactService;
+  /** Cryptocurrency prices, quotes and history. */
+  readonly crypto: CryptoService;
+  /** Exchange rates, conversions and rate history. */
+  readonly currency: CurrencyService;
   /** Store JSON records in tables and query them. */
   readonly db: DbService;
+  /** Send transactional email. */
+  readonly email: EmailService;
   /** Find emoji by alias, get country flags, and emojify text. */
   readonly emoji: EmojiService;
+  /** Store text files, private or public. */
+  readonly file: FileService;
+  /** Turn addresses into coordinates and coordinates into addresses. */
+  readonly geocoding: GeocodingService;
   /** Say hello: the first call to make with a new key. */
   readonly helloworld: HelloworldService;
   /** Public holidays for about 250 countries. */
@@ -63,6 +107,12 @@ export declare class M3O {
   readonly id: IdService;
   /** Resize, convert and crop images. */
   readonly image: ImageService;
+  /** Locate an IP address. */
+  readonly ip: IpService;
+  /** Keep named lists of items. */
+  readonly lists: ListsService;
+  /** Top headlines from around the world. */
+  readonly news: NewsService;
   /** Keep titled notes. */
   readonly notes: NotesService;
   /** One-time codes for sign-in and verification. */
@@ -71,16 +121,26 @@ export declare class M3O {
   readonly password: PasswordService;
   /** Generate QR codes as PNG images. */
   readonly qr: QrService;
+  /** Driving routes and turn-by-turn directions. */
+  readonly routing: RoutingService;
   /** Store secrets encrypted at rest. */
   readonly secret: SecretService;
   /** Score how positive or negative a text is. */
   readonly sentiment: SentimentService;
+  /** Send text messages to phones. */
+  readonly sms: SmsService;
   /** Score an email for spam, with the reasons. */
   readonly spam: SpamService;
+  /** Live and historical US stock prices. */
+  readonly stock: StockService;
   /** Current time, UTC offset and daylight saving for any time zone. */
   readonly time: TimeService;
+  /** Translate text between languages. */
+  readonly translate: TranslateService;
   /** Short links that redirect and count visits. */
   readonly url: UrlService;
+  /** Current weather and forecasts for any place. */
+  readonly weather: WeatherService;
   /** A daily five-letter word game. */
   readonly wordle: WordleService;
   /** Call any endpoint by name, such as one newer than this client. */

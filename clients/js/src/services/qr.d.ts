@@ -2,6 +2,26 @@
 
 import type { Transport } from "../core.js";
 
+export interface CodesRequest {
+  /** Most codes to return. */
+  limit?: number;
+  /** Codes to skip. */
+  offset?: number;
+}
+
+export interface CodesResponse {
+  codes: Array<CodesResponseCodes>;
+}
+
+export interface CodesResponseCodes {
+  created: string;
+  /** URL of the PNG. */
+  file: string;
+  id: string;
+  size: number;
+  text: string;
+}
+
 export interface GenerateRequest {
   /** Width and height of the image in pixels. */
   size?: number;
@@ -10,14 +30,20 @@ export interface GenerateRequest {
 }
 
 export interface GenerateResponse {
+  /** The code's id, also the last part of its URL. */
+  id: string;
   qr: string;
   /** Width and height in pixels. */
   size: number;
+  /** Public URL of the PNG image. */
+  url: string;
 }
 
 /** Generate QR codes as PNG images. */
 export declare class QrService {
   constructor(transport: Transport);
+  /** List the QR codes this account generated, newest first. */
+  codes(request?: CodesRequest): Promise<CodesResponse>;
   /** Generate a QR code PNG for a text. */
   generate(request: GenerateRequest): Promise<GenerateResponse>;
 }

@@ -6,6 +6,11 @@ export class QrService {
     this.transport = transport;
   }
 
+  /** List the QR codes this account generated, newest first. */
+  codes(request = {}) {
+    return this.transport.call("qr", "Codes", request);
+  }
+
   /** Generate a QR code PNG for a text. */
   generate(request = {}) {
     return this.transport.call("qr", "Generate", request);

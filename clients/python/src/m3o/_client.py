@@ -12,21 +12,36 @@ import httpx
 from m3o._transport import DEFAULT_TIMEOUT, Transport, address_from_env
 from m3o.services.avatar import AvatarService
 from m3o.services.cache import CacheService
+from m3o.services.comments import CommentsService
+from m3o.services.contact import ContactService
+from m3o.services.crypto import CryptoService
+from m3o.services.currency import CurrencyService
 from m3o.services.db import DbService
+from m3o.services.email import EmailService
 from m3o.services.emoji import EmojiService
+from m3o.services.file import FileService
+from m3o.services.geocoding import GeocodingService
 from m3o.services.helloworld import HelloworldService
 from m3o.services.holidays import HolidaysService
 from m3o.services.id import IdService
 from m3o.services.image import ImageService
+from m3o.services.ip import IpService
+from m3o.services.lists import ListsService
+from m3o.services.news import NewsService
 from m3o.services.notes import NotesService
 from m3o.services.otp import OtpService
 from m3o.services.password import PasswordService
 from m3o.services.qr import QrService
+from m3o.services.routing import RoutingService
 from m3o.services.secret import SecretService
 from m3o.services.sentiment import SentimentService
+from m3o.services.sms import SmsService
 from m3o.services.spam import SpamService
+from m3o.services.stock import StockService
 from m3o.services.time import TimeService
+from m3o.services.translate import TranslateService
 from m3o.services.url import UrlService
+from m3o.services.weather import WeatherService
 from m3o.services.wordle import WordleService
 
 DEFAULT_ADDRESS = 'http://127.0.0.1:8000'
@@ -50,21 +65,36 @@ class Client:
         self.transport = Transport(token, address=address or address_from_env(DEFAULT_ADDRESS), timeout=timeout, http=http)
         self.avatar = AvatarService(self.transport)
         self.cache = CacheService(self.transport)
+        self.comments = CommentsService(self.transport)
+        self.contact = ContactService(self.transport)
+        self.crypto = CryptoService(self.transport)
+        self.currency = CurrencyService(self.transport)
         self.db = DbService(self.transport)
+        self.email = EmailService(self.transport)
         self.emoji = EmojiService(self.transport)
+        self.file = FileService(self.transport)
+        self.geocoding = GeocodingService(self.transport)
         self.helloworld = HelloworldService(self.transport)
         self.holidays = HolidaysService(self.transport)
         self.id = IdService(self.transport)
         self.image = ImageService(self.transport)
+        self.ip = IpService(self.transport)
+        self.lists = ListsService(self.transport)
+        self.news = NewsService(self.transport)
         self.notes = NotesService(self.transport)
         self.otp = OtpService(self.transport)
         self.password = PasswordService(self.transport)
         self.qr = QrService(self.transport)
+        self.routing = RoutingService(self.transport)
         self.secret = SecretService(self.transport)
         self.sentiment = SentimentService(self.transport)
+        self.sms = SmsService(self.transport)
         self.spam = SpamService(self.transport)
+        self.stock = StockService(self.transport)
         self.time = TimeService(self.transport)
+        self.translate = TranslateService(self.transport)
         self.url = UrlService(self.transport)
+        self.weather = WeatherService(self.transport)
         self.wordle = WordleService(self.transport)
 
     def call(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Any:

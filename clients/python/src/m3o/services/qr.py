@@ -8,6 +8,26 @@ from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401
 from m3o._transport import Transport, compact  # noqa: F401
 
 
+class CodesRequest(TypedDict):
+    # Most codes to return.
+    limit: NotRequired[int]
+    # Codes to skip.
+    offset: NotRequired[int]
+
+
+class CodesResponse(TypedDict):
+    codes: list[CodesResponseCodes]
+
+
+class CodesResponseCodes(TypedDict):
+    created: str
+    # URL of the PNG.
+    file: str
+    id: str
+    size: int
+    text: str
+
+
 class GenerateRequest(TypedDict):
     # Width and height of the image in pixels.
     size: NotRequired[int]
@@ -16,9 +36,13 @@ class GenerateRequest(TypedDict):
 
 
 class GenerateResponse(TypedDict):
+    # The code's id, also the last part of its URL.
+    id: str
     qr: str
     # Width and height in pixels.
     size: int
+    # Public URL of the PNG image.
+    url: str
 
 
 class QrService:
@@ -26,6 +50,15 @@ class QrService:
 
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+
+    def codes(self, *, limit: int | None = None, offset: int | None = None) -> CodesResponse:
+        """List the QR codes this account generated, newest first.
+
+        Args:
+            limit: Most codes to return.
+            offset: Codes to skip.
+        """
+        return self._transport.call('qr', 'Codes', compact({'limit': limit, 'offset': offset}))  # type: ignore[no-any-return]
 
     def generate(self, *, text: str, size: int | None = None) -> GenerateResponse:
         """Generate a QR code PNG for a text.
