@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "services.builtin.notes",
     "services.builtin.secret",
     "services.builtin.url",
+    "services.builtin.wallet",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which
