@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "services.builtin.secret",
     "services.builtin.url",
     "services.builtin.wallet",
+    "services.builtin.location",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which
