@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "services.builtin.url",
     "services.builtin.wallet",
     "services.builtin.location",
+    "services.builtin.search",
 ]
 
 # ApiBypass* middleware skip themselves on the /v1 gateway, which
