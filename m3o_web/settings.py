@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "services.builtin.secret",
     "services.builtin.url",
     "services.builtin.wallet",
+    "services.builtin.user",
     "services.builtin.location",
     "services.builtin.search",
 ]
