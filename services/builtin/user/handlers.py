@@ -226,15 +226,11 @@ def login(context: CallContext) -> dict[str, Any]:
             fields={field: "Give either username or email." for field in given or ["username"]},
         )
     field = given[0]
-    lookup = Q(username__iexact=context.body[field]) if field == "username" else Q(email__iexact=context.body[field])
-    user = _users(context).filter(lookup).first()
-    if user is None:
-        # Hash anyway, so that the response time does not tell unknown users from wrong passwords.
-        make_password(context.body["password"])
-    if user is None or not check_password(context.body["password"], user.password):
-        raise BadRequest(
-            f"Wrong {field} or password.", error_id=_error_id(context), fields={"password": f"Wrong {field} or password."}
-        )
+    # An unknown user is a 404 like everywhere in this API (Read tells the caller as much);
+    # a known user with the wrong password is a 400.
+    user = _user_by(context, field)
+    if not check_password(context.body["password"], user.password):
+        raise BadRequest("Wrong password.", error_id=_error_id(context), fields={"password": "Wrong password."})
     return {"session": _start_session(user)}
 
 
@@ -351,7 +347,7 @@ def verify_email(context: CallContext) -> dict[str, Any]:
     with transaction.atomic():
         token = _redeem(context, EndUserToken.Purpose.VERIFY_EMAIL, context.body["token"])
         if token is None:
-            raise BadRequest(INVALID_TOKEN, error_id=_error_id(context), fields={"token": INVALID_TOKEN})
+            raise NotFound(INVALID_TOKEN, error_id=_error_id(context), fields={"token": INVALID_TOKEN})
         user = token.user
         if not user.verified:
             user.verified, user.verified_at = True, timezone.now()

@@ -212,13 +212,15 @@ def test_session_expires(owner: Persona) -> None:
     assert response.json()["id"] == "user.readsession"
 
 
-@pytest.mark.parametrize("who", [{"username": "alice"}, {"username": "nobody"}, {"email": "nobody@example.com"}])
-def test_wrong_login_is_one_400(owner: Persona, who: dict) -> None:
+@pytest.mark.parametrize(
+    ("who", "status"), [({"username": "alice"}, 400), ({"username": "nobody"}, 404), ({"email": "nobody@example.com"}, 404)]
+)
+def test_wrong_login_is_refused(owner: Persona, who: dict, status: int) -> None:
     alice(owner)
 
     response = user(owner, "Login", password="wrong password", **who)
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert response.json()["id"] == "user.login"
     assert not EndUserSession.objects.exists()
 
@@ -277,7 +279,7 @@ def test_verification_email_link_verifies_once(owner: Persona) -> None:
         verified = user(owner, "VerifyEmail", token=token).json()["account"]
     assert (verified["verified"], verified["verificationDate"]) == (True, 1767268800)
     again = user(owner, "VerifyEmail", token=token)
-    assert again.status_code == 400
+    assert again.status_code == 404
     assert again.json()["id"] == "user.verifyemail"
 
 
@@ -289,7 +291,7 @@ def test_verification_token_expires(owner: Persona) -> None:
     with time_machine.travel("2026-01-01 12:01:01Z", tick=False):
         response = user(owner, "VerifyEmail", token=last_token())
 
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert not EndUser.objects.get().verified
 
 
@@ -298,7 +300,7 @@ def test_verification_token_stops_working_when_email_changes(owner: Persona) -> 
     send_verification(owner)
     user(owner, "Update", id="u1", email="new@example.com")
 
-    assert user(owner, "VerifyEmail", token=last_token()).status_code == 400
+    assert user(owner, "VerifyEmail", token=last_token()).status_code == 404
     assert not EndUser.objects.get().verified
 
 
@@ -367,7 +369,7 @@ def test_tokens_are_not_interchangeable(owner: Persona) -> None:
     send_verification(owner)
     verification = last_token()
 
-    assert user(owner, "VerifyEmail", token=magic).status_code == 400
+    assert user(owner, "VerifyEmail", token=magic).status_code == 404
     assert user(owner, "VerifyToken", token=verification).json()["is_valid"] is False
 
 
@@ -443,6 +445,8 @@ def test_unreachable_mail_server_is_503_and_free(owner: Persona, settings) -> No
         ("LogoutAll", {"userId": "nobody"}),
         ("ReadSession", {"sessionId": "nothing"}),
         ("Logout", {"sessionId": "nothing"}),
+        ("Login", {"username": "nobody", "password": "x"}),
+        ("VerifyEmail", {"token": "nothing"}),
         ("ResetPassword", {"email": "nobody@example.com", "code": "X", "newPassword": "12345678", "confirmPassword": "12345678"}),
     ],
 )
