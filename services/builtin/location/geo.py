@@ -1,4 +1,4 @@
-"""Great-circle distances and the latitude/longitude box that holds a circle, on a spherical Earth."""
+"""Great-circle distances and the latitude/longitude box that contains a circle, on a spherical Earth."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ MAX_DISTANCE_M = math.pi * EARTH_RADIUS_M
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """The haversine great-circle distance between two points given in degrees, in metres."""
+    """Compute the haversine great-circle distance in metres between two points given in degrees."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
     dphi = phi2 - phi1
     dlambda = math.radians(lon2 - lon1)

@@ -40,7 +40,7 @@ class _PostgresPhraseMatch(Func):
 
 
 def phrase_filter(phrase_words: list[str]) -> Q:
-    """A filter on SearchField rows whose text contains these words in this order."""
+    """Build a filter on SearchField rows whose text contains these words in this order."""
     if connection.vendor == "postgresql":
         return Q(_PostgresPhraseMatch("text", " ".join(phrase_words)))
     # An FTS5 string in double quotes is one phrase; the words hold only letters and digits.

@@ -30,7 +30,7 @@ TOKEN = re.compile(
 
 
 class QueryError(ValueError):
-    """The query cannot be parsed; the message says why, for the caller."""
+    """Raised for a query that cannot be parsed, with a message for the caller that explains why."""
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def _passwords_match(context: CallContext, new: str, confirm: str) -> None:
 
 
 def _taken(context: CallContext, user: EndUser) -> BadRequest:
-    """The error for a write that hit a uniqueness constraint, naming the value another user has."""
+    """Build the error for a write that hit a uniqueness constraint, naming the value another user has."""
     others = _users(context).exclude(pk=user.pk)
     for field, lookup in (
         ("id", Q(user_id=user.user_id)),
@@ -226,8 +226,8 @@ def login(context: CallContext) -> dict[str, Any]:
             fields={field: "Give either username or email." for field in given or ["username"]},
         )
     field = given[0]
-    # An unknown user is a 404 like everywhere in this API (Read tells the caller as much);
-    # a known user with the wrong password is a 400.
+    # An unknown user is a 404, as everywhere in this API, because Read already reveals whether a user exists.
+    # A known user with the wrong password is a 400.
     user = _user_by(context, field)
     if not check_password(context.body["password"], user.password):
         raise BadRequest("Wrong password.", error_id=_error_id(context), fields={"password": "Wrong password."})
@@ -282,7 +282,7 @@ def _redeem(context: CallContext, purpose: str, secret: str, user: EndUser | Non
     token = tokens.select_related("user").first()
     if token is None or token.email.lower() != token.user.email.lower():
         return None
-    # Conditional UPDATE: of two concurrent uses, only one sees the token unused and unexpired.
+    # Conditional UPDATE: of two concurrent uses, only one finds the token unused and unexpired.
     now = timezone.now()
     if not EndUserToken.objects.filter(pk=token.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now):
         return None
@@ -319,8 +319,8 @@ def _send(context: CallContext, to: str, text: str) -> None:
     message = EmailMessage(subject=context.body["subject"], body=text, from_email=from_email, to=[to])
     try:
         message.send()
-    except OSError:
-        logger.warning("End-user email not sent", account_id=context.account_id, endpoint=context.endpoint)
+    except OSError as error:
+        logger.warning("End-user email failed", account_id=context.account_id, endpoint=context.endpoint, error=repr(error))
         raise ServiceUnavailable(
             "The email could not be sent. Nothing was charged; retry shortly.", error_id=_error_id(context)
         ) from None

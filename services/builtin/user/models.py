@@ -52,7 +52,7 @@ class EndUser(models.Model):
 
 
 class EndUserSession(models.Model):
-    """A signed-in session. The caller holds the session id; only its SHA-256 is stored."""
+    """A signed-in session. The caller keeps the session id, and only its SHA-256 is stored."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="sessions")

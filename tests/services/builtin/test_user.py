@@ -183,7 +183,7 @@ def test_list_and_delete(owner: Persona) -> None:
 # Passwords and sessions
 
 
-def test_login_by_username_or_email_then_read_session_and_logout(owner: Persona) -> None:
+def test_session_login_read_logout(owner: Persona) -> None:
     alice(owner)
     with time_machine.travel("2026-01-01 12:00:00Z", tick=False):
         response = user(owner, "Login", email="ALICE@example.com", password=PASSWORD)
@@ -525,7 +525,7 @@ def test_purge_account_deletes_users_sessions_and_tokens(owner: Persona, outside
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_parallel_uses_of_one_magic_link_sign_in_once(live_server, settings) -> None:
+def test_magic_link_parallel_uses_once(live_server, settings) -> None:
     import httpx
 
     from tests.factories import UserFactory, make_key
