@@ -245,3 +245,19 @@ def test_purge_account_deletes_indexes(people: Persona, outsider: Persona) -> No
     for model in (SearchIndex, SearchDocument, SearchField):
         assert not model.objects.filter(account_id=people.account.pk).exists()
     assert found(outsider, "jane") == ["jane"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_phrase_match_uses_gin_index() -> None:
+    from services.builtin.search.fulltext import phrase_filter
+    from services.builtin.search.models import SearchField
+
+    sql, params = SearchField.objects.filter(phrase_filter(["new", "york"])).query.sql_with_params()
+    with connection.cursor() as cursor:
+        # With sequential scans priced out, the planner picks the GIN index only if the expression matches it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "builtin_search_field_fts" in plan, plan
