@@ -24,25 +24,36 @@ def words(text: str) -> list[str]:
 
 
 class _PostgresPhraseMatch(Func):
-    """``to_tsvector(text) @@ phraseto_tsquery(phrase)``, the expression the GIN index of migration 0002 covers."""
+    """``to_tsvector(text) @@ <tsquery>``, on the expression the GIN index of migration 0002 covers."""
 
     output_field = BooleanField()
 
-    def __init__(self, column: str, phrase: str) -> None:
-        super().__init__(F(column), Value(phrase))
+    def __init__(self, column: str, query: str, *, parse_function: str) -> None:
+        super().__init__(F(column), Value(query))
+        self.parse_function = parse_function
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        column, phrase = self.get_source_expressions()
+        column, query = self.get_source_expressions()
         column_sql, column_params = compiler.compile(column)
-        phrase_sql, phrase_params = compiler.compile(phrase)
-        sql = f"to_tsvector('simple'::regconfig, {column_sql}) @@ phraseto_tsquery('simple'::regconfig, {phrase_sql})"
-        return sql, [*column_params, *phrase_params]
+        query_sql, query_params = compiler.compile(query)
+        sql = (
+            f"to_tsvector('simple'::regconfig, {column_sql}) @@ "
+            f"{self.parse_function}('simple'::regconfig, {query_sql})"
+        )
+        return sql, [*column_params, *query_params]
 
 
-def phrase_filter(phrase_words: list[str]) -> Q:
-    """Build a filter on SearchField rows whose text contains these words in this order."""
+def phrase_filter(phrase_words: list[str], *, prefix: bool = False) -> Q:
+    """Build a filter on SearchField rows whose text contains these words in this order.
+
+    With ``prefix``, the last word also matches longer words that start with it.
+    """
     if connection.vendor == "postgresql":
-        return Q(_PostgresPhraseMatch("text", " ".join(phrase_words)))
-    # An FTS5 string in double quotes is one phrase; the words hold only letters and digits.
-    fts_query = '"' + " ".join(phrase_words) + '"'
+        if not prefix:
+            return Q(_PostgresPhraseMatch("text", " ".join(phrase_words), parse_function="phraseto_tsquery"))
+        # The words contain only letters and digits, so none of them can be tsquery syntax.
+        tsquery = " <-> ".join([*phrase_words[:-1], f"{phrase_words[-1]}:*"])
+        return Q(_PostgresPhraseMatch("text", tsquery, parse_function="to_tsquery"))
+    # An FTS5 string in double quotes is one phrase, and a * after it makes its last word a prefix.
+    fts_query = '"' + " ".join(phrase_words) + '"' + ("*" if prefix else "")
     return Q(pk__in=RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [fts_query]))

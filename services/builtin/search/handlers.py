@@ -120,7 +120,7 @@ def _term_condition(term: Term) -> Exists:
     fields = SearchField.objects.filter(document=OuterRef("pk"))
     if term.field is not None:
         fields = fields.filter(Q(path=term.field) | Q(path__startswith=f"{term.field}."))
-    return Exists(fields.filter(phrase_filter(list(term.words))))
+    return Exists(fields.filter(phrase_filter(list(term.words), prefix=term.prefix)))
 
 
 def search(context: CallContext) -> dict[str, Any]:

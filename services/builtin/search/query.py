@@ -6,6 +6,7 @@
     address.city:"new york"    a nested field, a phrase
     name:jane age:30           both terms (AND binds the terms of a group; the word AND is optional)
     city:london OR city:paris  either group
+    jan*  name:"new yo"*       the last word is a prefix (jan matches jane and january)
 
 Words are runs of letters and digits, matched case-insensitively as whole words.
 """
@@ -21,8 +22,8 @@ MAX_TERMS = 20
 
 TOKEN = re.compile(
     r"""\s*(?:
-        (?P<field>[^\s:"]+):(?:"(?P<field_quoted>[^"]*)"|(?P<field_bare>[^\s"]+))
-      | "(?P<quoted>[^"]*)"
+        (?P<field>[^\s:"]+):(?:"(?P<field_quoted>[^"]*)"(?P<field_quoted_prefix>\*)?|(?P<field_bare>[^\s"]+))
+      | "(?P<quoted>[^"]*)"(?P<quoted_prefix>\*)?
       | (?P<bare>[^\s"]+)
     )""",
     re.VERBOSE,
@@ -37,6 +38,8 @@ class QueryError(ValueError):
 class Term:
     field: str | None
     words: tuple[str, ...]
+    # Whether the last word matches as a prefix of a longer word.
+    prefix: bool = False
 
 
 def parse(query: str) -> list[list[Term]]:
@@ -63,7 +66,10 @@ def parse(query: str) -> list[list[Term]]:
         count += 1
         if count > MAX_TERMS:
             raise QueryError(f"A query can have at most {MAX_TERMS} terms.")
-        groups[-1].append(Term(field=match["field"], words=tuple(term_words)))
+        prefix = bool(match["field_quoted_prefix"] or match["quoted_prefix"]) or (
+            match["field_quoted"] is None and match["quoted"] is None and value.endswith("*")
+        )
+        groups[-1].append(Term(field=match["field"], words=tuple(term_words), prefix=prefix))
 
     if not groups[-1]:
         raise QueryError("The query is empty or ends with OR or AND: give a term after it.")

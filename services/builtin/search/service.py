@@ -29,8 +29,8 @@ SERVICE = register(
         description=(
             "Put JSON records into named indexes and find them with queries such as `city:\"new york\" age:34` "
             "or `london OR paris`. A term matches whole words, case-insensitively, in any field or in the "
-            "field named before its colon (nested fields as `address.city`). Terms in a row must all match; "
-            "`OR` separates alternatives."
+            "field named before its colon (nested fields as `address.city`). A `*` after a term makes its "
+            "last word a prefix (`jan*`). Terms in a row must all match, and `OR` separates alternatives."
         ),
         category="Storage",
         icon="🔎",

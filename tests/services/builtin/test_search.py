@@ -39,6 +39,14 @@ def test_parser_groups_terms() -> None:
         [Term("city", ("london",)), Term("age", ("41",))],
     ]
     assert parse("Straße") == [[Term(None, ("straße",))]]
+    assert parse('jan* name:"new yo"* "a b" c:d*') == [
+        [
+            Term(None, ("jan",), prefix=True),
+            Term("name", ("new", "yo"), prefix=True),
+            Term(None, ("a", "b")),
+            Term("c", ("d",), prefix=True),
+        ]
+    ]
 
 
 @pytest.mark.parametrize("query", ['"unclosed', "OR jane", "jane OR", "!!!", "name:--", " ".join(["x"] * 21)])
@@ -74,6 +82,13 @@ def test_parser_rejects(query: str) -> None:
         ('name:"jane smith" OR note:pizza', ["anna", "jane"]),
         ("nyc", []),
         ("jan", []),
+        ("jan*", ["jane"]),
+        ("name:jo*", ["john"]),
+        ("city:jo*", []),
+        ('"new yo"*', ["anna", "jane"]),
+        ('city:"new yo"*', ["jane"]),
+        ("y*", ["anna", "jane", "john"]),
+        ("mül*", ["anna"]),
     ],
 )
 def test_search_matches_whole_words_by_field(people: Persona, query: str, expected: list[str]) -> None:
@@ -249,11 +264,12 @@ def test_purge_account_deletes_indexes(people: Persona, outsider: Persona) -> No
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_postgres_phrase_match_uses_gin_index() -> None:
+@pytest.mark.parametrize("prefix", [False, True])
+def test_postgres_phrase_match_uses_gin_index(prefix: bool) -> None:
     from services.builtin.search.fulltext import phrase_filter
     from services.builtin.search.models import SearchField
 
-    sql, params = SearchField.objects.filter(phrase_filter(["new", "york"])).query.sql_with_params()
+    sql, params = SearchField.objects.filter(phrase_filter(["new", "york"], prefix=prefix)).query.sql_with_params()
     with connection.cursor() as cursor:
         # With sequential scans priced out, the planner picks the GIN index only if the expression matches it.
         cursor.execute("SET LOCAL enable_seqscan = off")
