@@ -11,6 +11,7 @@ constraint, rolls back, and replays the first one's result.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -117,7 +118,9 @@ def _short(context: CallContext, wallet: EndUserWallet, amount: int) -> BadReque
     )
 
 
-def _idempotent(context: CallContext, kind: str, wallet_id: str, to_wallet_id: str, apply: Any) -> dict[str, Any]:
+def _idempotent(
+    context: CallContext, kind: str, wallet_id: str, to_wallet_id: str, apply: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
     """Run apply() once per idempotency key: a repeated key returns the first result."""
     amount = context.body["amount"]
     replayed = _replay(context, kind=kind, wallet_id=wallet_id, to_wallet_id=to_wallet_id, amount=amount)
@@ -234,7 +237,7 @@ def transfer(context: CallContext) -> dict[str, Any]:
         for wallet_id, field in ((from_id, "from_id"), (to_id, "to_id")):
             if wallet_id not in found:
                 raise _missing(context, wallet_id, field)
-        locked = {}
+        locked: dict[str, EndUserWallet] = {}
         for pk in sorted(found.values()):
             wallet = _wallets(context).select_for_update().filter(pk=pk).first()
             if wallet is None:  # deleted since the lookup above

@@ -125,7 +125,7 @@ def test_repeated_idempotency_key_applies_once(owner: Persona, endpoint: str) ->
 
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    assert wallet(owner, "Transactions", id="w").json()["transactions"].__len__() == 2
+    assert len(wallet(owner, "Transactions", id="w").json()["transactions"]) == 2
 
 
 def test_repeated_transfer_key_applies_once(owner: Persona) -> None:
