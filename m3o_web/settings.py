@@ -81,6 +81,10 @@ INSTALLED_APPS = [
     "services.builtin.qr",
     "services.builtin.secret",
     "services.builtin.url",
+    "services.builtin.wallet",
+    "services.builtin.user",
+    "services.builtin.location",
+    "services.builtin.search",
     "services.providers",
 ]
 
