@@ -21,12 +21,14 @@ import (
 	"m3o.local/m3o/image"
 	"m3o.local/m3o/ip"
 	"m3o.local/m3o/lists"
+	"m3o.local/m3o/location"
 	"m3o.local/m3o/news"
 	"m3o.local/m3o/notes"
 	"m3o.local/m3o/otp"
 	"m3o.local/m3o/password"
 	"m3o.local/m3o/qr"
 	"m3o.local/m3o/routing"
+	"m3o.local/m3o/search"
 	"m3o.local/m3o/secret"
 	"m3o.local/m3o/sentiment"
 	"m3o.local/m3o/sms"
@@ -36,6 +38,8 @@ import (
 	"m3o.local/m3o/translate"
 	"m3o.local/m3o/transport"
 	"m3o.local/m3o/url"
+	"m3o.local/m3o/user"
+	"m3o.local/m3o/wallet"
 	"m3o.local/m3o/weather"
 	"m3o.local/m3o/wordle"
 )
@@ -114,6 +118,9 @@ type Client struct {
 	// Lists: Keep named lists of items.
 	Lists *lists.Service
 
+	// Location: Save where things are and find them nearby.
+	Location *location.Service
+
 	// News: Top headlines from around the world.
 	News *news.Service
 
@@ -131,6 +138,9 @@ type Client struct {
 
 	// Routing: Driving routes and turn-by-turn directions.
 	Routing *routing.Service
+
+	// Search: Full-text search over your JSON records.
+	Search *search.Service
 
 	// Secret: Store secrets encrypted at rest.
 	Secret *secret.Service
@@ -155,6 +165,12 @@ type Client struct {
 
 	// URL: Short links that redirect and count visits.
 	URL *url.Service
+
+	// User: Sign-up, sign-in and sessions for your app's users.
+	User *user.Service
+
+	// Wallet: Balances, credits and transfers for your own users.
+	Wallet *wallet.Service
 
 	// Weather: Current weather and forecasts for any place.
 	Weather *weather.Service
@@ -184,12 +200,14 @@ func New(token string, opts ...Option) *Client {
 	c.Image = image.New(client)
 	c.IP = ip.New(client)
 	c.Lists = lists.New(client)
+	c.Location = location.New(client)
 	c.News = news.New(client)
 	c.Notes = notes.New(client)
 	c.OTP = otp.New(client)
 	c.Password = password.New(client)
 	c.QR = qr.New(client)
 	c.Routing = routing.New(client)
+	c.Search = search.New(client)
 	c.Secret = secret.New(client)
 	c.Sentiment = sentiment.New(client)
 	c.Sms = sms.New(client)
@@ -198,6 +216,8 @@ func New(token string, opts ...Option) *Client {
 	c.Time = time.New(client)
 	c.Translate = translate.New(client)
 	c.URL = url.New(client)
+	c.User = user.New(client)
+	c.Wallet = wallet.New(client)
 	c.Weather = weather.New(client)
 	c.Wordle = wordle.New(client)
 	return c

@@ -18,12 +18,14 @@ import type { IdService } from "./services/id.js";
 import type { ImageService } from "./services/image.js";
 import type { IpService } from "./services/ip.js";
 import type { ListsService } from "./services/lists.js";
+import type { LocationService } from "./services/location.js";
 import type { NewsService } from "./services/news.js";
 import type { NotesService } from "./services/notes.js";
 import type { OtpService } from "./services/otp.js";
 import type { PasswordService } from "./services/password.js";
 import type { QrService } from "./services/qr.js";
 import type { RoutingService } from "./services/routing.js";
+import type { SearchService } from "./services/search.js";
 import type { SecretService } from "./services/secret.js";
 import type { SentimentService } from "./services/sentiment.js";
 import type { SmsService } from "./services/sms.js";
@@ -32,6 +34,8 @@ import type { StockService } from "./services/stock.js";
 import type { TimeService } from "./services/time.js";
 import type { TranslateService } from "./services/translate.js";
 import type { UrlService } from "./services/url.js";
+import type { UserService } from "./services/user.js";
+import type { WalletService } from "./services/wallet.js";
 import type { WeatherService } from "./services/weather.js";
 import type { WordleService } from "./services/wordle.js";
 
@@ -54,12 +58,14 @@ export * as id from "./services/id.js";
 export * as image from "./services/image.js";
 export * as ip from "./services/ip.js";
 export * as lists from "./services/lists.js";
+export * as location from "./services/location.js";
 export * as news from "./services/news.js";
 export * as notes from "./services/notes.js";
 export * as otp from "./services/otp.js";
 export * as password from "./services/password.js";
 export * as qr from "./services/qr.js";
 export * as routing from "./services/routing.js";
+export * as search from "./services/search.js";
 export * as secret from "./services/secret.js";
 export * as sentiment from "./services/sentiment.js";
 export * as sms from "./services/sms.js";
@@ -68,6 +74,8 @@ export * as stock from "./services/stock.js";
 export * as time from "./services/time.js";
 export * as translate from "./services/translate.js";
 export * as url from "./services/url.js";
+export * as user from "./services/user.js";
+export * as wallet from "./services/wallet.js";
 export * as weather from "./services/weather.js";
 export * as wordle from "./services/wordle.js";
 
@@ -111,6 +119,8 @@ export declare class M3O {
   readonly ip: IpService;
   /** Keep named lists of items. */
   readonly lists: ListsService;
+  /** Save where things are and find them nearby. */
+  readonly location: LocationService;
   /** Top headlines from around the world. */
   readonly news: NewsService;
   /** Keep titled notes. */
@@ -123,6 +133,8 @@ export declare class M3O {
   readonly qr: QrService;
   /** Driving routes and turn-by-turn directions. */
   readonly routing: RoutingService;
+  /** Full-text search over your JSON records. */
+  readonly search: SearchService;
   /** Store secrets encrypted at rest. */
   readonly secret: SecretService;
   /** Score how positive or negative a text is. */
@@ -139,6 +151,10 @@ export declare class M3O {
   readonly translate: TranslateService;
   /** Short links that redirect and count visits. */
   readonly url: UrlService;
+  /** Sign-up, sign-in and sessions for your app's users. */
+  readonly user: UserService;
+  /** Balances, credits and transfers for your own users. */
+  readonly wallet: WalletService;
   /** Current weather and forecasts for any place. */
   readonly weather: WeatherService;
   /** A daily five-letter word game. */

@@ -18,12 +18,14 @@ import { IdService } from "./services/id.js";
 import { ImageService } from "./services/image.js";
 import { IpService } from "./services/ip.js";
 import { ListsService } from "./services/lists.js";
+import { LocationService } from "./services/location.js";
 import { NewsService } from "./services/news.js";
 import { NotesService } from "./services/notes.js";
 import { OtpService } from "./services/otp.js";
 import { PasswordService } from "./services/password.js";
 import { QrService } from "./services/qr.js";
 import { RoutingService } from "./services/routing.js";
+import { SearchService } from "./services/search.js";
 import { SecretService } from "./services/secret.js";
 import { SentimentService } from "./services/sentiment.js";
 import { SmsService } from "./services/sms.js";
@@ -32,6 +34,8 @@ import { StockService } from "./services/stock.js";
 import { TimeService } from "./services/time.js";
 import { TranslateService } from "./services/translate.js";
 import { UrlService } from "./services/url.js";
+import { UserService } from "./services/user.js";
+import { WalletService } from "./services/wallet.js";
 import { WeatherService } from "./services/weather.js";
 import { WordleService } from "./services/wordle.js";
 
@@ -60,12 +64,14 @@ export class M3O {
     this.image = new ImageService(this.transport);
     this.ip = new IpService(this.transport);
     this.lists = new ListsService(this.transport);
+    this.location = new LocationService(this.transport);
     this.news = new NewsService(this.transport);
     this.notes = new NotesService(this.transport);
     this.otp = new OtpService(this.transport);
     this.password = new PasswordService(this.transport);
     this.qr = new QrService(this.transport);
     this.routing = new RoutingService(this.transport);
+    this.search = new SearchService(this.transport);
     this.secret = new SecretService(this.transport);
     this.sentiment = new SentimentService(this.transport);
     this.sms = new SmsService(this.transport);
@@ -74,6 +80,8 @@ export class M3O {
     this.time = new TimeService(this.transport);
     this.translate = new TranslateService(this.transport);
     this.url = new UrlService(this.transport);
+    this.user = new UserService(this.transport);
+    this.wallet = new WalletService(this.transport);
     this.weather = new WeatherService(this.transport);
     this.wordle = new WordleService(this.transport);
   }

@@ -27,12 +27,14 @@ from m3o.services.id import IdService
 from m3o.services.image import ImageService
 from m3o.services.ip import IpService
 from m3o.services.lists import ListsService
+from m3o.services.location import LocationService
 from m3o.services.news import NewsService
 from m3o.services.notes import NotesService
 from m3o.services.otp import OtpService
 from m3o.services.password import PasswordService
 from m3o.services.qr import QrService
 from m3o.services.routing import RoutingService
+from m3o.services.search import SearchService
 from m3o.services.secret import SecretService
 from m3o.services.sentiment import SentimentService
 from m3o.services.sms import SmsService
@@ -41,6 +43,8 @@ from m3o.services.stock import StockService
 from m3o.services.time import TimeService
 from m3o.services.translate import TranslateService
 from m3o.services.url import UrlService
+from m3o.services.user import UserService
+from m3o.services.wallet import WalletService
 from m3o.services.weather import WeatherService
 from m3o.services.wordle import WordleService
 
@@ -80,12 +84,14 @@ class Client:
         self.image = ImageService(self.transport)
         self.ip = IpService(self.transport)
         self.lists = ListsService(self.transport)
+        self.location = LocationService(self.transport)
         self.news = NewsService(self.transport)
         self.notes = NotesService(self.transport)
         self.otp = OtpService(self.transport)
         self.password = PasswordService(self.transport)
         self.qr = QrService(self.transport)
         self.routing = RoutingService(self.transport)
+        self.search = SearchService(self.transport)
         self.secret = SecretService(self.transport)
         self.sentiment = SentimentService(self.transport)
         self.sms = SmsService(self.transport)
@@ -94,6 +100,8 @@ class Client:
         self.time = TimeService(self.transport)
         self.translate = TranslateService(self.transport)
         self.url = UrlService(self.transport)
+        self.user = UserService(self.transport)
+        self.wallet = WalletService(self.transport)
         self.weather = WeatherService(self.transport)
         self.wordle = WordleService(self.transport)
 
