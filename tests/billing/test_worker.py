@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from billing.models import UsageDaily
-from billing.tasks import usage_rollup_daily
+from billing.tasks import usage_rollup
 from m3o_web.celery import app as celery_app
 from tests.conftest import Persona
 from tests.processes import ROOT, process_env, wait_for
@@ -43,13 +43,13 @@ def test_worker_rolls_usage_up_and_rerun_changes_nothing(owner: Persona, worker_
     owner.call()
     owner.call()
 
-    usage_rollup_daily.apply_async(queue=worker_queue)
+    usage_rollup.apply_async(queue=worker_queue)
     assert wait_for(lambda: UsageDaily.objects.filter(account=owner.account, calls=2).exists()), (
         tmp_path / "worker.log"
     ).read_text()[-3000:]
 
-    usage_rollup_daily.apply_async(queue=worker_queue)
-    usage_rollup_daily.apply_async(queue=worker_queue)
+    usage_rollup.apply_async(queue=worker_queue)
+    usage_rollup.apply_async(queue=worker_queue)
     log = tmp_path / "worker.log"
     assert wait_for(lambda: log.read_text().count("succeeded in") == 3), log.read_text()[-3000:]
     row = UsageDaily.objects.get(account=owner.account)
