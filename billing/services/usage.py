@@ -49,7 +49,7 @@ _MEASURES = "calls, errors, cost_units, latency_ms_total"
 class RollupResult:
     batches: int
     last_event_id: int
-    # Events still above the cursor when the run stopped (0 after a full run).
+    # False when the run stopped at max_batches or could not start: events may be left above the cursor.
     complete: bool
 
 
@@ -152,13 +152,17 @@ def usage_rollup(*, batch_events: int | None = None, max_batches: int | None = N
             after_id = cursor.last_event_id
             if after_id >= bound or (max_batches is not None and batches >= max_batches):
                 break
-            up_to_id = min(after_id + batch_events, bound)
+            # Start at the next existing id, so that gaps in the ids (rolled back inserts, pruned rows) cost nothing.
+            first_id = UsageEvent.objects.filter(id__gt=after_id).order_by("id").values_list("id", flat=True).first()
+            if first_id is None or first_id > bound:
+                break
+            up_to_id = min(first_id - 1 + batch_events, bound)
             _add_events_to_totals(after_id, up_to_id)
             cursor.last_event_id = up_to_id
             cursor.updated_at = timezone.now()
             cursor.save(update_fields=["last_event_id", "updated_at"])
         batches += 1
-    complete = after_id >= bound
+    complete = max_batches is None or batches < max_batches
     logger.info("Usage rolled up", batches=batches, last_event_id=after_id, complete=complete)
     return RollupResult(batches=batches, last_event_id=after_id, complete=complete)
 
