@@ -139,7 +139,9 @@ class UsageTotal(models.Model):
     that it can be part of the unique key on SQLite and PostgreSQL alike.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # Derived data written in bulk: no foreign key check or separate index per row
+    # (the unique constraint's index starts with the account).
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False)
     key_id = models.BigIntegerField(default=0)
     service = models.CharField(max_length=64)
     endpoint = models.CharField(max_length=64)
@@ -166,7 +168,6 @@ class UsageHourly(UsageTotal):
                 name="billing_usage_hourly_unique",
             ),
         ]
-        indexes = [models.Index(fields=["hour"], name="billing_usage_hourly_hour")]
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}h {self.service}/{self.endpoint}: {self.calls}"
