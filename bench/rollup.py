@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,23 +48,32 @@ def django_setup(database_url: str) -> None:
     django.setup()
 
 
-def seed(*, events: int, accounts: int) -> tuple[int, int]:
-    """Replace the usage data with ``events`` events; return their count and units."""
+def bench_accounts(count: int) -> list[Any]:
+    from accounts.models import Account
+
+    tag = secrets.token_hex(4)
+    return Account.objects.bulk_create([Account(name=f"bench {tag} {n}") for n in range(count)])
+
+
+def seed(*, events: int, accounts: list[Any], days: int = DAYS) -> tuple[int, int]:
+    """Replace all usage data with ``events`` events of ``accounts`` over the last ``days``; return their count and units.
+
+    Creates two API keys per account.
+    """
     from django.db import connection
 
-    from accounts.models import Account, ApiKey
+    from accounts.models import ApiKey
 
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE billing_usageevent, billing_usagehourly, billing_usagedaily, billing_usagerollupcursor"
         )
     tag = secrets.token_hex(4)
-    created = Account.objects.bulk_create([Account(name=f"bench {tag} {n}") for n in range(accounts)])
     keys = ApiKey.objects.bulk_create(
-        [ApiKey(account=a, name=f"k{i}", prefix="m3o_bench", key_hash=secrets.token_hex(32), scopes=["*"])
-         for a in created for i in range(2)]
+        [ApiKey(account=a, name=f"key {i}", prefix=f"m3o_{tag}{i}", key_hash=secrets.token_hex(32), scopes=["*"])
+         for a in accounts for i in range(2)]
     )
-    account_ids = [a.pk for a in created]
+    account_ids = [a.pk for a in accounts]
     key_ids = [k.pk for k in keys]
     services = [s for s, _ in SERVICES]
     endpoints = [e for _, e in SERVICES]
@@ -102,7 +112,7 @@ def seed(*, events: int, accounts: int) -> tuple[int, int]:
                  (SELECT %s::bigint[] AS ids) a, (SELECT %s::bigint[] AS ids) k,
                  (SELECT %s::text[] AS names) s, (SELECT %s::text[] AS names) e, (SELECT %s::bigint[] AS units) p
             """,
-            [tag, accounts, accounts, accounts, accounts, accounts, events, DAYS * 86_400, events,
+            [tag, *[len(accounts)] * 5, events, days * 86_400, events,
              account_ids, key_ids, services, endpoints, PRICES],
         )
         for name, definition in constraints:
@@ -112,7 +122,7 @@ def seed(*, events: int, accounts: int) -> tuple[int, int]:
         cursor.execute("VACUUM ANALYZE billing_usageevent")
         cursor.execute("SELECT COUNT(*), COALESCE(SUM(cost_units), 0) FROM billing_usageevent")
         count, units = cursor.fetchone()
-    print(f"seeded {count:,} events for {accounts} accounts in {time.perf_counter() - started:.1f} s")
+    print(f"seeded {count:,} events for {len(accounts)} accounts in {time.perf_counter() - started:.1f} s")
     return count, int(units)
 
 
@@ -152,7 +162,7 @@ def main() -> None:
     from billing.models import UsageDaily, UsageHourly
     from billing.services.usage import usage_rollup
 
-    count, units = seed(events=args.events, accounts=args.accounts)
+    count, units = seed(events=args.events, accounts=bench_accounts(args.accounts))
 
     baseline, groups = baseline_seconds()
     started = time.perf_counter()

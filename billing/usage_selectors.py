@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.models import Account, ApiKey
 from billing.models import UsageDaily, UsageEvent, UsageHourly, UsageRollupCursor, Wallet
 from billing.services.usage import CURSOR_NAME, EVENTS, usage_rollup_cursor
 
@@ -351,3 +351,120 @@ def spending_cap_units(wallet: Wallet) -> int | None:
     operators' "near their caps" list with no other change.
     """
     return getattr(wallet, "spending_cap_units", None)
+
+
+# --- Operators: the whole platform, from the daily totals --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A service's or account's figures in a period and the period before it."""
+
+    name: str
+    id: int | None
+    calls: int
+    cost_units: int
+    previous_calls: int
+
+    @property
+    def growth_percent(self) -> int | None:
+        if not self.previous_calls:
+            return None
+        return round(100 * (self.calls - self.previous_calls) / self.previous_calls)
+
+
+def platform_daily(*, first_day: dt.date, last_day: dt.date) -> list[tuple[dt.date, int, int, int]]:
+    """(day, calls, errors, revenue units) for every UTC day in [first_day, last_day], zero-filled."""
+    rows = (
+        UsageDaily.objects.filter(day__gte=first_day, day__lte=last_day)
+        .values("day")
+        .annotate(calls=Sum("calls"), errors=Sum("errors"), units=Sum("cost_units"))
+        .order_by()
+    )
+    found = {row["day"]: (row["calls"], row["errors"], row["units"]) for row in rows}
+    days = []
+    day = first_day
+    while day <= last_day:
+        calls, errors, units = found.get(day, (0, 0, 0))
+        days.append((day, int(calls), int(errors), int(units)))
+        day += dt.timedelta(days=1)
+    return days
+
+
+def _trending(group: str, *, first_day: dt.date, last_day: dt.date) -> list[Trend]:
+    span = last_day - first_day + dt.timedelta(days=1)
+    rows = (
+        UsageDaily.objects.filter(day__gte=first_day - span, day__lte=last_day)
+        .values(group)
+        .annotate(
+            period_calls=Sum("calls", filter=Q(day__gte=first_day)),
+            period_units=Sum("cost_units", filter=Q(day__gte=first_day)),
+            previous_calls=Sum("calls", filter=Q(day__lt=first_day)),
+        )
+        .filter(period_calls__gt=0)
+        .order_by("-period_units", "-period_calls", group)
+    )
+    return [
+        Trend(
+            name=str(row[group]),
+            id=row[group] if group == "account_id" else None,
+            calls=int(row["period_calls"] or 0),
+            cost_units=int(row["period_units"] or 0),
+            previous_calls=int(row["previous_calls"] or 0),
+        )
+        for row in rows
+    ]
+
+
+def top_services_platform(*, first_day: dt.date, last_day: dt.date, limit: int) -> list[Trend]:
+    return _trending("service", first_day=first_day, last_day=last_day)[:limit]
+
+
+def top_accounts_platform(*, first_day: dt.date, last_day: dt.date, offset: int, limit: int) -> list[Trend]:
+    """Accounts by revenue in the period, with their names; ``offset`` and ``limit`` page through them."""
+    trends = _trending("account_id", first_day=first_day, last_day=last_day)[offset : offset + limit]
+    names = dict(Account.objects.filter(pk__in=[t.id for t in trends]).values_list("pk", "name"))
+    return [Trend(names.get(t.id, f"account {t.id}"), t.id, t.calls, t.cost_units, t.previous_calls) for t in trends]
+
+
+@dataclass(frozen=True, slots=True)
+class NearCap:
+    account_id: int
+    account_name: str
+    spent_units: int
+    cap_units: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.spent_units / self.cap_units) if self.cap_units else 100
+
+
+def accounts_near_cap(*, month_start: dt.date, at_least_percent: int, limit: int) -> list[NearCap]:
+    """Accounts whose spend this UTC month reached ``at_least_percent`` of their monthly cap, highest first.
+
+    NOTE: reads Wallet.spending_cap_units, which another branch adds; until it
+    is merged there are no caps and the list is empty.
+    """
+    if not any(f.name == "spending_cap_units" for f in Wallet._meta.get_fields()):
+        return []
+    caps = dict(
+        Wallet.objects.filter(spending_cap_units__isnull=False).values_list("account_id", "spending_cap_units")
+    )
+    if not caps:
+        return []
+    spent = dict(
+        UsageDaily.objects.filter(account_id__in=list(caps), day__gte=month_start)
+        .values("account_id")
+        .annotate(units=Sum("cost_units"))
+        .order_by()
+        .values_list("account_id", "units")
+    )
+    near = [
+        (account_id, int(spent.get(account_id) or 0), cap)
+        for account_id, cap in caps.items()
+        if int(spent.get(account_id) or 0) * 100 >= cap * at_least_percent
+    ]
+    near.sort(key=lambda row: -(row[1] / row[2] if row[2] else 1))
+    near = near[:limit]
+    names = dict(Account.objects.filter(pk__in=[row[0] for row in near]).values_list("pk", "name"))
+    return [NearCap(account_id, names.get(account_id, ""), spent_units, cap) for account_id, spent_units, cap in near]

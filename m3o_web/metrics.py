@@ -48,6 +48,12 @@ def record_call(*, service: str, endpoint: str, status: int, seconds: float, uni
 class _BacklogCollector(Collector):
     """Figures read when scraped: the Celery queue length, the age of the last usage roll-up and its backlog."""
 
+    def describe(self):  # type: ignore[no-untyped-def]
+        # Without describe(), registering the collector would call collect() at import, reading Redis and the database.
+        yield GaugeMetricFamily("m3o_celery_queue_length", "")
+        yield GaugeMetricFamily("m3o_usage_rollup_age_seconds", "")
+        yield GaugeMetricFamily("m3o_usage_rollup_backlog_events", "")
+
     def collect(self):  # type: ignore[no-untyped-def]
         queue = GaugeMetricFamily("m3o_celery_queue_length", "Tasks waiting in the default Celery queue.")
         queue.add_metric([], _queue_length())
