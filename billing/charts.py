@@ -29,6 +29,8 @@ class ChartTable:
     columns: list[str]
     rows: list[tuple[str, list[Cell]]]
     kind: str = "bar"
+    # True: one drawing per column; False: all columns in one drawing (the second on its own axis).
+    split: bool = False
 
 
 def _calls(point: Point) -> Cell:
@@ -50,7 +52,9 @@ def _label(point: Point, granularity: str) -> str:
     return point.start.strftime("%Y-%m-%d %H:00" if granularity == "hour" else "%Y-%m-%d")
 
 
-def chart_table(*, id: str, title: str, series: list[Point], granularity: str, metrics: list[str], kind: str = "bar") -> ChartTable:
+def chart_table(
+    *, id: str, title: str, series: list[Point], granularity: str, metrics: list[str], kind: str = "bar", split: bool = False
+) -> ChartTable:
     return ChartTable(
         id=id,
         title=title,
@@ -58,4 +62,5 @@ def chart_table(*, id: str, title: str, series: list[Point], granularity: str, m
         columns=[METRICS[name][0] for name in metrics],
         rows=[(_label(point, granularity), [METRICS[name][1](point) for name in metrics]) for point in series],
         kind=kind,
+        split=split,
     )

@@ -36,7 +36,7 @@ DEFAULT_RANGE = "30d"
 MAX_HOURLY_SPAN = dt.timedelta(days=31)
 MAX_SPAN = dt.timedelta(days=366)
 ENDPOINTS_PER_PAGE = 25
-CALLS_PER_PAGE = 50
+CALLS_PER_PAGE = 25
 KEYS_PER_PAGE = 25
 # Service slugs and request ids are short tokens; anything else cannot match and is rejected.
 SERVICE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -186,11 +186,14 @@ def usage(request: HttpRequest, membership: Membership) -> HttpResponse:
     context = {
         "query": query,
         "f": f,
-        "charts": [
-            chart_table(id="chart-calls", title=f"Calls per {per}", series=report.series, granularity=per, metrics=["calls"]),
-            chart_table(id="chart-spend", title=f"Spend per {per}", series=report.series, granularity=per, metrics=["spend"]),
-            chart_table(id="chart-errors", title=f"Errors per {per}", series=report.series, granularity=per, metrics=["errors"]),
-        ],
+        "chart": chart_table(
+            id="chart-usage",
+            title=f"Calls, spend and errors per {per}",
+            series=report.series,
+            granularity=per,
+            metrics=["calls", "spend", "errors"],
+            split=True,
+        ),
         "ranges": RANGES,
         "keys": keys,
         "services": _services_used(membership.account_id, f),

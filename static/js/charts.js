@@ -16,24 +16,21 @@
     return { columns, labels, values };
   }
 
-  function draw(figure) {
-    if (figure.dataset.drawn || typeof window.Chart === "undefined") return;
-    figure.dataset.drawn = "1";
-    const { columns, labels, values } = readTable(figure);
+  function plot(canvas, labels, columns, values, kind) {
     const twoAxes = columns.length === 2;
     const datasets = columns.map((name, index) => ({
       label: name,
       data: values[index],
       backgroundColor: COLOURS[index % COLOURS.length],
       borderColor: COLOURS[index % COLOURS.length],
-      type: twoAxes && index === 1 ? "line" : figure.dataset.chart,
+      type: twoAxes && index === 1 ? "line" : kind,
       yAxisID: twoAxes && index === 1 ? "y1" : "y",
       pointRadius: 0,
     }));
-    const scales = { x: { ticks: { maxTicksLimit: 10 } }, y: { beginAtZero: true, position: "left" } };
+    const scales = { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true, position: "left" } };
     if (twoAxes) scales.y1 = { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } };
-    new window.Chart(figure.querySelector("canvas"), {
-      type: figure.dataset.chart,
+    new window.Chart(canvas, {
+      type: kind,
       data: { labels, datasets },
       options: {
         animation: false,
@@ -42,6 +39,22 @@
         plugins: { legend: { display: columns.length > 1 } },
         scales,
       },
+    });
+  }
+
+  // A figure has one canvas for all columns, or one canvas per column (data-column).
+  function draw(figure) {
+    if (figure.dataset.drawn || typeof window.Chart === "undefined") return;
+    figure.dataset.drawn = "1";
+    const { columns, labels, values } = readTable(figure);
+    const kind = figure.dataset.chart;
+    figure.querySelectorAll("canvas").forEach((canvas) => {
+      if (canvas.dataset.column === undefined) {
+        plot(canvas, labels, columns, values, kind);
+      } else {
+        const index = Number(canvas.dataset.column);
+        plot(canvas, labels, [columns[index]], [values[index]], kind);
+      }
     });
   }
 

@@ -100,7 +100,7 @@ def test_call_log_finds_a_call_by_request_id_and_pages_through_calls(owner: Pers
     assert found.count('class="call-row"') == 1 and target.request_id in found
     first_ids = set(re.findall(r'<code class="small">([0-9a-f]{32})</code>', first))
     second_ids = set(re.findall(r'<code class="small">([0-9a-f]{32})</code>', second))
-    assert len(first_ids) == 50 and len(second_ids) == 50 and not first_ids & second_ids
+    assert len(first_ids) == 25 and len(second_ids) == 25 and not first_ids & second_ids
 
 
 def test_other_accounts_calls_are_invisible(owner: Persona, outsider: Persona) -> None:
