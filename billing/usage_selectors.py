@@ -1,11 +1,11 @@
 """Reads for usage analytics: charts, tables, per-key figures, the call log and the roll-up's health.
 
 Every figure is the hourly or daily totals plus the events the roll-up has
-not reached yet (ids above its cursor), read in one SQL statement so that
-both parts come from the same snapshot: an event is counted once whether or
-not a roll-up batch commits meanwhile. So pages are exact the moment a call
-is recorded, and their cost depends on the number of totals rows in the
-range, not on the number of calls.
+not reached yet (ids above its cursor). Both parts are read in one SQL
+statement, so they come from the same snapshot and an event is counted once
+even if a roll-up batch commits meanwhile. Pages are therefore exact as soon
+as a call is recorded. Their cost depends on the number of totals rows in
+the range, not on the number of calls.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _EVENT_PERIOD_SQL = {
 
 @dataclass(frozen=True, slots=True)
 class UsageFilter:
-    """Which usage to read: one account, [start, end) aligned to the granularity, optionally one key and service."""
+    """A usage query: one account, [start, end) aligned to the granularity, optionally one key and one service."""
 
     account_id: int
     start: dt.datetime
