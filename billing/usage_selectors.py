@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from accounts.models import Account, ApiKey
+from accounts.models import Account
 from billing.models import UsageDaily, UsageEvent, UsageHourly, UsageRollupCursor, Wallet
 from billing.services.usage import CURSOR_NAME, EVENTS, usage_rollup_cursor
 
@@ -77,12 +77,6 @@ class Point:
 class EndpointRow:
     service: str
     endpoint: str
-    totals: Totals
-
-
-@dataclass(frozen=True, slots=True)
-class KeyUsage:
-    key: ApiKey
     totals: Totals
 
 

@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.db import connection, connections, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.test import Client
 
 from billing.models import UsageDaily, UsageEvent, UsageHourly, UsageRollupCursor

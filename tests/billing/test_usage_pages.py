@@ -10,7 +10,6 @@ from collections import Counter
 
 import pytest
 import time_machine
-from django.db.models import Sum
 
 from billing.clock import month_end_run
 from billing.models import Invoice, InvoiceLine, UsageEvent
