@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Account, ApiKey, AuditEvent, Membership, User
+from accounts.models import Account, ApiKey, AuditEvent, Invitation, Membership, User
 from accounts.services import api_key_revoke, audit_record
 from m3o_web.admin import ReadOnlyAdminMixin
 
@@ -17,6 +17,15 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+
+
+class InvitationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Invitations are made and revoked by team owners and admins on the members page."""
+
+    model = Invitation
+    extra = 0
+    fields = ["email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    readonly_fields = fields
 
 
 @admin.register(User)
@@ -39,7 +48,7 @@ class AccountAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "status", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["name", "members__email"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, InvitationInline]
     fields = ["name", "kind", "status", "status_message", "created_at"]
     readonly_fields = ["created_at"]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-
 from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 
-from accounts.models import Account, ApiKey, AuditEvent, Membership, User
+from accounts.models import Account, ApiKey, AuditEvent, Invitation, Membership, User
 
 SESSION_ACCOUNT_KEY = "m3o_account_id"
 
@@ -19,7 +19,9 @@ def membership_for_request(request: HttpRequest) -> Membership | None:
     user = request.user
     if not isinstance(user, User):
         return None
-    memberships = Membership.objects.select_related("account").filter(user=user)
+    memberships = (
+        Membership.objects.select_related("account").filter(user=user).exclude(account__status=Account.Status.CLOSED)
+    )
     selected = request.session.get(SESSION_ACCOUNT_KEY)
     if selected is not None:
         membership = memberships.filter(account_id=selected).first()
@@ -28,6 +30,41 @@ def membership_for_request(request: HttpRequest) -> Membership | None:
     return (
         memberships.filter(account__kind=Account.Kind.PERSONAL).first()
         or memberships.order_by("created_at").first()
+    )
+
+
+def membership_select(request: HttpRequest, account_id: object) -> bool:
+    """Make ``account_id`` the session's current account if the user is a member; return whether it is."""
+    user = request.user
+    try:
+        account_id = int(str(account_id))
+    except ValueError:
+        return False
+    if not isinstance(user, User) or not Membership.objects.filter(user=user, account_id=account_id).exists():
+        return False
+    request.session[SESSION_ACCOUNT_KEY] = account_id
+    return True
+
+
+def memberships_of_user(user: User) -> list[Membership]:
+    """Return the user's memberships, personal account first, for the account switcher."""
+    return list(
+        Membership.objects.select_related("account")
+        .filter(user=user)
+        .exclude(account__status=Account.Status.CLOSED)
+        .order_by("account__kind", "account__name", "account_id")
+    )
+
+
+def members_of_account(account: Account) -> list[Membership]:
+    return list(Membership.objects.select_related("user").filter(account=account).order_by("created_at", "pk"))
+
+
+def pending_invitations(account: Account) -> list[Invitation]:
+    return list(
+        Invitation.objects.select_related("invited_by")
+        .filter(account=account, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-created_at")
     )
 
 

@@ -131,8 +131,8 @@ def activity(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@reauthentication_required
 @with_membership
+@reauthentication_required
 def account_delete(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -72,8 +72,13 @@ INSTALLED_APPS = [
     "billing",
     "services",
     "services.builtin.cache",
+    "services.builtin.comments",
+    "services.builtin.contact",
     "services.builtin.db",
+    "services.builtin.file",
+    "services.builtin.lists",
     "services.builtin.notes",
+    "services.builtin.qr",
     "services.builtin.secret",
     "services.builtin.url",
 ]

@@ -22,6 +22,8 @@ admin.site.site_title = "M3O admin"
 urlpatterns = [
     path("v1/<str:service>/<str:endpoint>", gateway, name="gateway"),
     path("u/", include("services.builtin.url.urls")),
+    path("qr/", include("services.builtin.qr.urls")),
+    path("f/", include("services.builtin.file.urls")),
     re_path(r"^v1(?:/.*)?$", views.api_not_found),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -32,6 +34,7 @@ urlpatterns = [
     path("keys/", account_views.keys, name="keys"),
     path("keys/<int:key_id>/revoke/", account_views.key_revoke, name="key_revoke"),
     path("keys/<int:key_id>/rotate/", account_views.key_rotate, name="key_rotate"),
+    path("", include("accounts.team_urls")),
     path("settings/", account_views.settings_home, name="settings"),
     path("settings/activity/", account_views.activity, name="activity"),
     path("settings/delete/", account_views.account_delete, name="account_delete"),

@@ -27,3 +27,9 @@ ensure_venv() {
     echo "Installing M3O${extras} into .venv"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
 }
+
+# install_python_client: install the m3o Python client and CLI (clients/python) into .venv.
+install_python_client() {
+    echo "Installing the m3o client from clients/python into .venv"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e clients/python
+}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 from m3o_web.errors import ApiError, BadRequest, Forbidden, NotFound, ServiceUnavailable
 
@@ -23,6 +24,8 @@ __all__ = [
     "NotFound",
     "ServiceUnavailable",
     "StorageLimits",
+    "account_cache_key",
+    "forget_account_cache",
     "storage_limits",
 ]
 
@@ -56,3 +59,26 @@ def storage_limits(account_id: int) -> StorageLimits:
         max_rows=limits.max_rows_per_service if limits.max_rows_per_service is not None else default_rows,
         max_bytes=limits.storage_cap_mb * 1024 * 1024 if limits.storage_cap_mb is not None else None,
     )
+
+
+def _generation_key(service: str, account_id: int) -> str:
+    return f"{service}:generation:{account_id}"
+
+
+def account_cache_key(service: str, account_id: int, *parts: str) -> str:
+    """Return a cache key for state a service keeps in Django's cache for one account.
+
+    The key carries the account's generation number, so ``forget_account_cache``
+    puts every earlier key out of reach at once without listing them.
+    """
+    generation = cache.get_or_set(_generation_key(service, account_id), 0, timeout=None)
+    return ":".join([service, str(account_id), str(generation), *parts])
+
+
+def forget_account_cache(service: str, account_id: int) -> None:
+    """Put all of an account's cached state in a service out of reach; the entries then expire on their own."""
+    key = _generation_key(service, account_id)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=None)

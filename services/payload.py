@@ -102,7 +102,40 @@ def parse_body(raw: bytes, *, max_bytes: int, max_depth: int) -> dict[str, Any]:
         raise BadRequest(
             f"The request body is nested too deeply; the limit is {max_depth} levels.", error_id="v1.bad_json"
         )
+    # Only a \u escape can put a NUL or a lone surrogate into a string, so most bodies skip the walk.
+    if "\\u" in text:
+        path = unstorable_path(body, "")
+        if path is not None:
+            raise BadRequest(
+                f"Invalid {path or '(body)'}: a string contains a NUL character (\\u0000) or an unpaired surrogate, "
+                "which no service accepts. Remove it, or send the text base64-encoded.",
+                error_id="v1.bad_json",
+                fields={path or "(body)": "Contains a NUL character or an unpaired surrogate."},
+            )
     return body
+
+
+def unstorable_path(value: Any, path: str) -> str | None:
+    """Return the path of the first string (key or value) with a NUL character or a lone surrogate, or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = unstorable_path(key, path) or unstorable_path(item, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 @lru_cache(maxsize=1024)

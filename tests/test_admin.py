@@ -56,6 +56,8 @@ def test_suspending_in_admin_is_audited_and_blocks_calls(operator: Client, owner
             "status_message": "Chargeback under review.",
             "memberships-TOTAL_FORMS": "0",
             "memberships-INITIAL_FORMS": "0",
+            "invitations-TOTAL_FORMS": "0",
+            "invitations-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -18,3 +18,9 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   window.print();
 });
+
+// The account switcher submits as soon as another account is chosen; its button stays for keyboards without scripts.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest(".account-switcher select");
+  if (select) select.form.requestSubmit();
+});

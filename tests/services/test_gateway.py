@@ -386,3 +386,35 @@ def test_validation_error_report_is_bounded(owner: Persona) -> None:
     assert len(envelope["fields"]) <= 50
     assert len(envelope["detail"]) < 1_000
     assert len(response.content) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint", "raw", "field"),
+    [
+        ("notes", "Create", b'{"title": "a", "text": "nul \\u0000 here"}', "text"),
+        ("notes", "Create", b'{"title": "a", "text": "lone \\ud800"}', "text"),
+        ("db", "Create", b'{"table": "t", "record": {"name": "x\\u0000"}}', "record.name"),
+        ("db", "Create", b'{"table": "t", "record": {"\\udc00": 1}}', "record"),
+        ("cache", "Set", b'{"key": "k\\u0000", "value": "v"}', "key"),
+        ("secret", "Set", b'{"key": "k", "value": ["ok", "\\ud83d"]}', "value[1]"),
+        ("helloworld", "Call", b'{"name": "\\u0000"}', "name"),
+    ],
+)
+def test_nul_and_lone_surrogates_are_400_for_every_service(
+    owner: Persona, service: str, endpoint: str, raw: bytes, field: str
+) -> None:
+    before = owner.balance
+
+    response = owner.call(service, endpoint, body=raw)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["id"] == "v1.bad_json"
+    assert field in response.json()["fields"]
+    assert owner.balance == before
+
+
+def test_escaped_text_without_nul_still_works(owner: Persona) -> None:
+    response = owner.call(body=b'{"name": "caf\\u00e9 \\ud83d\\ude00"}')
+
+    assert response.status_code == 200
+    assert response.json()["message"] == "Hello café 😀"

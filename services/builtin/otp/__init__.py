@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.builtin.otp.handlers import MAX_ATTEMPTS, generate, validate
+from services.builtin.otp.handlers import MAX_ATTEMPTS, generate, purge_account, validate
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 USER_ID = {
@@ -88,5 +88,6 @@ SERVICE = register(
                 ],
             ),
         ],
+        purge_account=purge_account,
     )
 )

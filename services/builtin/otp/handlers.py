@@ -15,7 +15,7 @@ from typing import Any
 from django.core.cache import cache
 from django.utils import timezone
 
-from services.kit import CallContext
+from services.kit import CallContext, account_cache_key, forget_account_cache
 
 # Wrong guesses allowed per code. The attempt after them discards the code, even if it is correct.
 MAX_ATTEMPTS = 5
@@ -23,8 +23,11 @@ MAX_ATTEMPTS = 5
 
 def _keys(account_id: int, user_id: str) -> tuple[str, str]:
     digest = hashlib.sha256(user_id.encode()).hexdigest()
-    prefix = f"otp:{account_id}:{digest}"
-    return f"{prefix}:code", f"{prefix}:attempts"
+    return account_cache_key("otp", account_id, digest, "code"), account_cache_key("otp", account_id, digest, "attempts")
+
+
+def purge_account(account_id: int) -> None:
+    forget_account_cache("otp", account_id)
 
 
 def generate(context: CallContext) -> dict[str, Any]:

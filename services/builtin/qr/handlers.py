@@ -2,11 +2,17 @@ from __future__ import annotations
 
 import base64
 import io
+import secrets
 from typing import Any
 
 import qrcode
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.db.models.functions import Length
 from PIL import Image
 
+from services.builtin.qr.models import QrCode
+from services.builtin.quota import check_room
 from services.kit import BadRequest, CallContext
 
 # Byte-mode capacity of the largest QR code (version 40) at error correction level M, as the qrcode package fits it.
@@ -43,4 +49,48 @@ def generate(context: CallContext) -> dict[str, Any]:
 
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
-    return {"qr": base64.b64encode(buffer.getvalue()).decode("ascii"), "size": size}
+    png = buffer.getvalue()
+
+    codes = _codes(context)
+    stored = codes.aggregate(rows=Count("pk"), bytes=Sum(Length("png")))
+    check_room(
+        account_id=context.account_id,
+        service="qr",
+        stored=stored["rows"],
+        stored_bytes=stored["bytes"] or 0,
+        adding_bytes=len(png),
+    )
+    code = QrCode.objects.create(
+        account_id=context.account_id, public_id=secrets.token_urlsafe(16), text=text, size=size, png=png
+    )
+    return {"qr": base64.b64encode(png).decode("ascii"), "url": _url(code), "id": code.public_id, "size": size}
+
+
+def codes(context: CallContext) -> dict[str, Any]:
+    offset = context.body.get("offset", 0)
+    limit = context.body.get("limit", 100)
+    page = _codes(context).order_by("-created_at", "-pk").only("public_id", "text", "size", "created_at")
+    return {
+        "codes": [
+            {
+                "id": code.public_id,
+                "text": code.text,
+                "file": _url(code),
+                "size": code.size,
+                "created": code.created_at.isoformat(),
+            }
+            for code in page[offset : offset + limit]
+        ]
+    }
+
+
+def purge_account(account_id: int) -> None:
+    QrCode.objects.filter(account_id=account_id).delete()
+
+
+def _codes(context: CallContext):
+    return QrCode.objects.filter(account_id=context.account_id)
+
+
+def _url(code: QrCode) -> str:
+    return f"{settings.SITE_URL}/qr/{code.public_id}.png"

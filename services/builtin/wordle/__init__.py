@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.builtin.wordle.handlers import MAX_GUESSES, guess, next_game
+from services.builtin.wordle.handlers import MAX_GUESSES, guess, next_game, purge_account
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 LETTER = {
@@ -111,5 +111,6 @@ SERVICE = register(
                 ],
             ),
         ],
+        purge_account=purge_account,
     )
 )

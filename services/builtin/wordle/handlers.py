@@ -18,7 +18,7 @@ from typing import Any
 from django.core.cache import cache
 
 from services.builtin.wordle.answers import ANSWERS
-from services.kit import BadRequest, CallContext
+from services.kit import BadRequest, CallContext, account_cache_key, forget_account_cache
 
 MAX_GUESSES = 6
 WORD_LENGTH = 5
@@ -47,7 +47,11 @@ def score_guess(guess: str, answer: str) -> list[dict[str, str]]:
 
 def _state_key(account_id: int, player: str, day: date) -> str:
     digest = hashlib.sha256(player.encode()).hexdigest()
-    return f"wordle:{account_id}:{digest}:{day.isoformat()}"
+    return account_cache_key("wordle", account_id, digest, day.isoformat())
+
+
+def purge_account(account_id: int) -> None:
+    forget_account_cache("wordle", account_id)
 
 
 def _game(guesses: list[str], answer: str) -> dict[str, Any]:

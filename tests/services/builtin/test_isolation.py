@@ -1,157 +1,73 @@
 """One account's stored data is out of reach of every other account, in every data service.
 
-Each case stores data as the owner, then the outsider calls every endpoint with the owner's
-keys, ids and names. Reads find nothing, writes touch only the outsider's own rows, and the
-owner's data reads back unchanged afterwards.
+Each case in the isolation_cases package stores data as the owner, then the
+outsider calls one endpoint with the owner's ids, table names, keys, paths and
+short ids. The outsider finds nothing (404) or gets a success that holds none
+of the owner's data, and the owner's data reads back unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from collections.abc import Callable
-from typing import Any
+import importlib
+import json
+import pkgutil
 
 import pytest
 
+from services import registry
 from tests.conftest import Persona
+from tests.services.builtin import isolation_cases
+from tests.services.builtin.isolation_cases import IsolationCase
 
 
-@dataclass(frozen=True)
-class Step:
-    endpoint: str
-    body: dict[str, Any]
-    status: int = 200
-    # Top-level fields the response must contain, when given.
-    expected: dict[str, Any] = field(default_factory=dict)
-    # A check on the whole response body, for values inside nested objects.
-    check_body: Callable[[dict[str, Any]], bool] | None = None
+def load_cases() -> list[IsolationCase]:
+    cases: list[IsolationCase] = []
+    for module_info in sorted(pkgutil.iter_modules(isolation_cases.__path__), key=lambda info: info.name):
+        module = importlib.import_module(f"{isolation_cases.__name__}.{module_info.name}")
+        cases.extend(module.CASES)
+    return cases
 
 
-@dataclass(frozen=True)
-class IsolationCase:
-    service: str
-    setup: list[Step]
-    attacks: list[Step]
-    checks: list[Step]
-
-    def __str__(self) -> str:
-        return self.service
+CASES = load_cases()
 
 
-CASES = [
-    IsolationCase(
-        service="cache",
-        setup=[Step("Set", {"key": "k", "value": "owner"}), Step("Set", {"key": "n", "value": "5"})],
-        attacks=[
-            Step("Get", {"key": "k"}, 404, {"id": "cache.get"}),
-            Step("Delete", {"key": "k"}, 404, {"id": "cache.delete"}),
-            Step("ListKeys", {}, 200, {"keys": []}),
-            Step("Increment", {"key": "n"}, 200, {"value": 1}),
-            Step("Decrement", {"key": "n", "value": 3}, 200, {"value": -2}),
-            Step("Set", {"key": "k", "value": "outsider"}),
-            Step("Get", {"key": "k"}, 200, {"value": "outsider"}),
-        ],
-        checks=[
-            Step("Get", {"key": "k"}, 200, {"value": "owner"}),
-            Step("Get", {"key": "n"}, 200, {"value": "5"}),
-            Step("ListKeys", {}, 200, {"keys": ["k", "n"]}),
-        ],
-    ),
-    IsolationCase(
-        service="db",
-        setup=[
-            Step("Create", {"table": "users", "id": "1", "record": {"name": "owner"}}),
-            Step("Create", {"table": "it's; DROP TABLE x", "id": "a__b", "record": {"v": 1}}),
-        ],
-        attacks=[
-            Step("Read", {"table": "users", "id": "1"}, 404, {"id": "db.read"}),
-            Step("Read", {"table": "users"}, 200, {"records": []}),
-            Step("Read", {"table": "users", "query": "name == 'owner' or 1 == 1"}, 200, {"records": []}),
-            Step("Read", {"table": "it's; DROP TABLE x", "query": "v == 1"}, 200, {"records": []}),
-            Step("Update", {"table": "users", "id": "1", "record": {"name": "x"}}, 404, {"id": "db.update"}),
-            Step("Delete", {"table": "users", "id": "1"}, 404, {"id": "db.delete"}),
-            Step("Delete", {"table": "it's; DROP TABLE x", "id": "a__b"}, 404, {"id": "db.delete"}),
-            Step("Count", {"table": "users"}, 200, {"count": 0}),
-            Step("ListTables", {}, 200, {"tables": []}),
-            Step("Truncate", {"table": "users"}, 200, {"deleted": 0}),
-            Step("RenameTable", {"from": "users", "to": "mine"}, 404, {"id": "db.renametable"}),
-            Step("DropTable", {"table": "users"}, 404, {"id": "db.droptable"}),
-            Step("Create", {"table": "users", "id": "1", "record": {"name": "outsider"}}),
-            Step("RenameTable", {"from": "users", "to": "it's; DROP TABLE x"}, 200, {"records": 1}),
-            Step("DropTable", {"table": "it's; DROP TABLE x"}, 200, {"deleted": 1}),
-        ],
-        checks=[
-            Step("Read", {"table": "users", "id": "1"}, 200, {"records": [{"id": "1", "name": "owner"}]}),
-            Step("Read", {"table": "it's; DROP TABLE x", "id": "a__b"}, 200, {"records": [{"id": "a__b", "v": 1}]}),
-            Step("ListTables", {}, 200, {"tables": ["it's; DROP TABLE x", "users"]}),
-        ],
-    ),
-    IsolationCase(
-        service="notes",
-        setup=[Step("Create", {"id": "n", "title": "owner", "text": "secret"})],
-        attacks=[
-            Step("Read", {"id": "n"}, 404, {"id": "notes.read"}),
-            Step("Update", {"id": "n", "text": "changed"}, 404, {"id": "notes.update"}),
-            Step("Delete", {"id": "n"}, 404, {"id": "notes.delete"}),
-            Step("List", {}, 200, {"notes": []}),
-            Step("Create", {"id": "n", "title": "outsider"}),
-        ],
-        checks=[
-            Step("Read", {"id": "n"}, 200, check_body=lambda body: body["note"]["text"] == "secret"),
-            Step("List", {}, 200, check_body=lambda body: [note["title"] for note in body["notes"]] == ["owner"]),
-        ],
-    ),
-    IsolationCase(
-        service="secret",
-        setup=[Step("Set", {"key": "token", "value": "owner"})],
-        attacks=[
-            Step("Get", {"key": "token"}, 404, {"id": "secret.get"}),
-            Step("Delete", {"key": "token"}, 404, {"id": "secret.delete"}),
-            Step("List", {}, 200, {"keys": []}),
-            Step("Set", {"key": "token", "value": "outsider"}),
-        ],
-        checks=[
-            Step("Get", {"key": "token"}, 200, {"value": "owner"}),
-            Step("List", {}, 200, {"keys": ["token"]}),
-        ],
-    ),
-    IsolationCase(
-        service="url",
-        setup=[Step("Create", {"id": "owned", "destinationURL": "https://example.com/owner"})],
-        attacks=[
-            Step("Resolve", {"id": "owned"}, 404, {"id": "url.resolve"}),
-            Step("Update", {"id": "owned", "destinationURL": "https://evil.example/"}, 404, {"id": "url.update"}),
-            Step("Delete", {"id": "owned"}, 404, {"id": "url.delete"}),
-            Step("List", {}, 200, {"urls": []}),
-            # Short ids are one public namespace, so a taken id is rejected rather than shadowed.
-            Step("Create", {"id": "owned", "destinationURL": "https://evil.example/"}, 400, {"id": "url.create"}),
-        ],
-        checks=[
-            Step("Resolve", {"id": "owned"}, 200, check_body=lambda body: body["url"]["destinationURL"].endswith("/owner")),
-            Step("List", {}, 200, check_body=lambda body: [link["id"] for link in body["urls"]] == ["owned"]),
-        ],
-    ),
-]
-
-
-def run(persona: Persona, service: str, step: Step) -> dict[str, Any]:
-    response = persona.call(service, step.endpoint, body=step.body)
-    assert response.status_code == step.status, (step, response.content)
-    body = response.json()
-    for name, value in step.expected.items():
-        assert body.get(name) == value, (step, body)
-    if step.check_body is not None:
-        assert step.check_body(body), (step, body)
-    return body
-
-
-@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.service}.{case.endpoint}")
 def test_other_account_finds_and_changes_nothing(owner: Persona, outsider: Persona, case: IsolationCase) -> None:
-    for step in case.setup:
-        run(owner, case.service, step)
+    body = case.seed(owner)
+    before = case.snapshot(owner)
 
-    for step in case.attacks:
-        run(outsider, case.service, step)
+    response = outsider.call(case.service, case.endpoint, body=body)
 
-    for step in case.checks:
-        run(owner, case.service, step)
+    assert response.status_code == 404 or 200 <= response.status_code < 300, response.content
+    if response.status_code == 404:
+        assert response.json()["id"].startswith(f"{case.service}."), response.content
+    # A 404 may repeat what the outsider sent, such as an id; nothing else of the owner's may show.
+    sent = json.dumps(body, ensure_ascii=False)
+    received = response.content.decode() + json.dumps(response.json(), ensure_ascii=False)
+    leaked = [marker for marker in case.markers if marker not in sent and marker in received]
+    assert not leaked, response.content
+    assert case.snapshot(owner) == before
+
+
+# These keep short-lived state in the cache, not rows; test_otp.py and test_wordle.py
+# check that codes and games are per account.
+CACHE_STATE_SERVICES = {"otp", "wordle"}
+
+
+def test_every_data_service_endpoint_has_a_case() -> None:
+    covered = {(case.service, case.endpoint) for case in CASES}
+    data_services = [
+        service
+        for service in registry.all_services()
+        if service.purge_account is not None and service.slug not in CACHE_STATE_SERVICES
+    ]
+
+    missing = [
+        f"{service.slug}.{endpoint.name}"
+        for service in data_services
+        for endpoint in service.endpoints
+        if (service.slug, endpoint.name) not in covered
+    ]
+
+    assert data_services
+    assert not missing, f"Add isolation cases for {missing} in tests/services/builtin/isolation_cases/."

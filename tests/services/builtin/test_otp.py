@@ -108,3 +108,14 @@ def test_invalid_request_is_400_and_free(owner: Persona, endpoint: str, body: di
     assert response.status_code == 400
     assert response.json()["id"] == "v1.invalid_request"
     assert owner.balance == before
+
+
+def test_closing_the_account_forgets_its_codes(owner: Persona, outsider: Persona) -> None:
+    from services.registry import purge_account
+
+    code = generate(owner)
+    other = generate(outsider)
+    purge_account(owner.account.pk)
+
+    assert validate(owner, code) is False
+    assert validate(outsider, other) is True

@@ -127,3 +127,15 @@ def test_invalid_guess_is_400_and_free(owner: Persona, body: dict) -> None:
     assert response.status_code == 400
     assert response.json()["id"] == "v1.invalid_request"
     assert owner.balance == before
+
+
+def test_closing_the_account_forgets_its_games(owner: Persona, outsider: Persona) -> None:
+    from services.registry import purge_account
+
+    word = wrong_word()
+    guess(owner, word)
+    guess(outsider, word)
+    purge_account(owner.account.pk)
+
+    assert len(guess(owner, word).json()["guesses"]) == 1
+    assert len(guess(outsider, word).json()["guesses"]) == 2

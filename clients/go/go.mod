@@ -1,0 +1,3 @@
+module m3o.local/m3o
+
+go 1.19
