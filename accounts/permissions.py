@@ -67,6 +67,9 @@ VIEW_PERMISSIONS: dict[str, Permission] = {
     "billing_time_zone": Permission.BILLING,
     "billing_invoice": Permission.BILLING,
     "billing_invoice_pdf": Permission.BILLING,
+    "usage": Permission.USAGE,
+    "usage_export": Permission.USAGE,
+    "usage_keys": Permission.USAGE,
 }
 
 PERMISSION_NAMES = {

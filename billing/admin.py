@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
@@ -7,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from billing.forms import RefundForm, WalletCreditForm
@@ -29,6 +31,13 @@ from billing.models import (
     Wallet,
 )
 from billing.selectors import ledger_with_running_balance
+from billing.usage_selectors import (
+    accounts_near_cap,
+    platform_daily,
+    top_accounts_platform,
+    top_services_platform,
+    usage_rollup_status,
+)
 from m3o_web.admin import ReadOnlyAdminMixin
 from billing.services import BalanceTooLow
 from billing.services.operations import reconcile_all, wallet_credit_by_operator
@@ -231,6 +240,9 @@ class HoldAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageEvent)
 class UsageEventAdmin(ReadOnlyAdmin):
+    # Counting millions of events for the paginator would make every page slow.
+    show_full_result_count = False
+    list_select_related = ["account"]
     list_display = ["created_at", "account", "service", "endpoint", "status_code", "cost_units", "latency_ms", "source"]
     list_filter = ["service", "status_code", "source"]
     search_fields = ["request_id", "account__name"]
@@ -239,9 +251,46 @@ class UsageEventAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageDaily)
 class UsageDailyAdmin(ReadOnlyAdmin):
-    list_display = ["day", "account", "service", "endpoint", "calls", "errors", "cost_units"]
-    list_filter = ["service", "day"]
+    list_display = ["day", "account", "key_id", "service", "endpoint", "status_class", "calls", "errors", "cost_units"]
+    list_filter = ["service", "status_class", "day"]
     search_fields = ["account__name"]
+    list_select_related = ["account"]
+    show_full_result_count = False
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("overview/", self.admin_site.admin_view(self.overview_view), name="billing_usage_overview"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), "usage_overview": True})
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        """Calls and revenue per day, trending services and accounts, accounts near their caps, the roll-up lag."""
+        today = timezone.now().astimezone(dt.UTC).date()
+        week_start = today - dt.timedelta(days=6)
+        page = request.GET.get("page", "1")
+        page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+        per_page = 25
+        accounts = top_accounts_platform(
+            first_day=week_start, last_day=today, offset=(page_number - 1) * per_page, limit=per_page + 1
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Usage overview",
+            "rollup": usage_rollup_status(),
+            "days": platform_daily(first_day=today - dt.timedelta(days=29), last_day=today),
+            "services": top_services_platform(first_day=week_start, last_day=today, limit=10),
+            "accounts": accounts[:per_page],
+            "page_number": page_number,
+            "has_next": len(accounts) > per_page,
+            "rank_offset": (page_number - 1) * per_page,
+            "near_cap": accounts_near_cap(month_start=today.replace(day=1), at_least_percent=80, limit=50),
+            "week_start": week_start,
+            "today": today,
+        }
+        return TemplateResponse(request, "admin/billing/usage_overview.html", context)
 
 
 @admin.register(FreeUsage)

@@ -121,29 +121,90 @@ class UsageEvent(models.Model):
         return f"{self.service}/{self.endpoint} {self.status_code} ({self.request_id})"
 
 
-class UsageDaily(models.Model):
-    """Usage events rolled up per account, UTC day, service and endpoint."""
+class StatusClass(models.IntegerChoices):
+    """The first digit of a call's HTTP status."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="usage_daily")
-    day = models.DateField()
+    SUCCESS = 2, "2xx"
+    REDIRECT = 3, "3xx"
+    CLIENT_ERROR = 4, "4xx"
+    SERVER_ERROR = 5, "5xx"
+
+
+class UsageTotal(models.Model):
+    """Usage events rolled up per account, period, key, service, endpoint and status class.
+
+    Written only by ``billing.services.usage.usage_rollup``, which adds each
+    event exactly once (see UsageRollupCursor). ``key_id`` is the API key's id,
+    or 0 for calls made without one (the playground); it is a plain integer so
+    that it can be part of the unique key on SQLite and PostgreSQL alike.
+    """
+
+    # Derived data written in bulk: no foreign key check or separate index per row
+    # (the unique constraint's index starts with the account).
+    account = models.ForeignKey(Account, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False)
+    key_id = models.BigIntegerField(default=0)
     service = models.CharField(max_length=64)
     endpoint = models.CharField(max_length=64)
-    calls = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
+    status_class = models.PositiveSmallIntegerField(choices=StatusClass.choices)
+    calls = models.BigIntegerField(default=0)
+    # Calls that were not 2xx: equal to calls when status_class is not 2, else 0.
+    errors = models.BigIntegerField(default=0)
     cost_units = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    latency_ms_total = models.BigIntegerField(default=0, help_text="Sum of the calls' latencies, for the mean.")
+
+    class Meta:
+        abstract = True
+
+
+class UsageHourly(UsageTotal):
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
+
+    class Meta:
+        verbose_name_plural = "usage hourly totals"
+        ordering = ["-hour", "service", "endpoint"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "hour", "key_id", "service", "endpoint", "status_class"],
+                name="billing_usage_hourly_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.service}/{self.endpoint}: {self.calls}"
+
+
+class UsageDaily(UsageTotal):
+    day = models.DateField(help_text="The UTC day.")
 
     class Meta:
         verbose_name_plural = "usage daily totals"
         ordering = ["-day", "service", "endpoint"]
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "day", "service", "endpoint"], name="billing_usage_daily_unique"
+                fields=["account", "day", "key_id", "service", "endpoint", "status_class"],
+                name="billing_usage_daily_unique",
             ),
         ]
+        indexes = [models.Index(fields=["day"], name="billing_usage_daily_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.service}/{self.endpoint}: {self.calls}"
+
+
+class UsageRollupCursor(models.Model):
+    """How far the roll-up has read the usage events: every event with ``id <= last_event_id`` is in the totals.
+
+    One row. Each roll-up batch adds a range of event ids to the totals and
+    moves this cursor in the same transaction, so a batch counts fully or
+    not at all: a killed or repeated run neither double counts nor skips.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} roll-up at event {self.last_event_id}"
 
 
 class FreeUsage(models.Model):

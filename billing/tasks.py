@@ -13,8 +13,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from billing.models import Hold
-from billing.services import hold_release, usage_rollup_day
+from billing.services import hold_release
 from billing.services.invoices import invoice_email, invoices_issue_due
+from billing.services.usage import usage_events_prune as usage_events_prune_run
+from billing.services.usage import usage_rollup as usage_rollup_run
 from billing.services.operations import reconcile_alert_send, reconcile_all
 from billing.services.thresholds import (
     auto_topup_charge,
@@ -29,15 +31,21 @@ logger = structlog.get_logger(__name__)
 
 
 @shared_task
-def usage_rollup_daily(days_back: int = 1) -> int:
-    """Recompute daily usage totals for today and the previous ``days_back`` UTC days."""
-    today = timezone.now().astimezone(dt.UTC).date()
-    written = 0
-    for offset in range(days_back, -1, -1):
-        written += usage_rollup_day(day=today - dt.timedelta(days=offset))
-    logger.info("Usage rolled up", days=days_back + 1, rows=written)
-    cache.set(ROLLUP_FINISHED_CACHE_KEY, time.time(), timeout=None)
-    return written
+def usage_rollup() -> int:
+    """Add the usage events not yet rolled up to the hourly and daily totals; return the batches run.
+
+    Safe to run twice, concurrently, or after a run was killed: see billing.services.usage.
+    """
+    result = usage_rollup_run()
+    if result.complete:
+        cache.set(ROLLUP_FINISHED_CACHE_KEY, time.time(), timeout=None)
+    return result.batches
+
+
+@shared_task
+def usage_events_prune() -> int:
+    """Delete raw usage events past M3O_USAGE_RETENTION_DAYS that are already in the totals."""
+    return usage_events_prune_run(now=timezone.now())
 
 
 @shared_task

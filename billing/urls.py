@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billing import views
+from billing import usage_views, views
 
 urlpatterns = [
     path("", views.billing, name="billing"),
+    path("usage/", usage_views.usage, name="usage"),
+    path("usage/export.csv", usage_views.usage_export, name="usage_export"),
+    path("usage/keys/", usage_views.key_usage, name="usage_keys"),
     path("topup/", views.topup, name="billing_topup"),
     path("checkout/", views.checkout, name="billing_checkout"),
     path("checkout/return/", views.checkout_return, name="billing_checkout_return"),

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -51,6 +52,8 @@ from billing.services.thresholds import SettingsError, auto_topup_configure, bal
 from billing.stripe_client import stripe_event_verify
 from billing.templatetags.money import usd
 from billing.stripe_events import stripe_event_process
+from billing.usage_dashboard import dashboard_figures, getting_started_steps
+from billing.usage_selectors import recent_errors, spending_cap_units
 
 logger = structlog.get_logger(__name__)
 
@@ -64,14 +67,18 @@ PAYING_ROLES = {Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.BI
 @with_membership
 def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
     account = membership.account
+    if request.htmx:
+        return render(request, "billing/dashboard.html#recent-calls", {"calls": recent_calls(account, limit=10)})
+    wallet = wallet_for_account(account)
     context = {
-        "wallet": wallet_for_account(account),
-        "calls": recent_calls(account, limit=20),
-        "has_keys": account.api_keys.exists(),
-        "site_url": settings.SITE_URL,
+        "wallet": wallet,
+        "spending_cap_units": spending_cap_units(wallet),
+        **dashboard_figures(account_id=account.pk, time_zone=invoice_time_zone(account), now=timezone.now()),
+        "recent_errors": recent_errors(account.pk, limit=10),
+        "calls": recent_calls(account, limit=10),
+        "steps": getting_started_steps(account=account, user=request.user),  # type: ignore[arg-type]
     }
-    template = "billing/dashboard.html#recent-calls" if request.htmx else "billing/dashboard.html"
-    return render(request, template, context)
+    return render(request, "billing/dashboard.html", context)
 
 
 @require_GET

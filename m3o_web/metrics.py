@@ -46,7 +46,13 @@ def record_call(*, service: str, endpoint: str, status: int, seconds: float, uni
 
 
 class _BacklogCollector(Collector):
-    """Figures read when scraped: the Celery queue length and the age of the last usage roll-up."""
+    """Figures read when scraped: the Celery queue length, the age of the last usage roll-up and its backlog."""
+
+    def describe(self):  # type: ignore[no-untyped-def]
+        # Without describe(), registering the collector would call collect() at import, reading Redis and the database.
+        yield GaugeMetricFamily("m3o_celery_queue_length", "")
+        yield GaugeMetricFamily("m3o_usage_rollup_age_seconds", "")
+        yield GaugeMetricFamily("m3o_usage_rollup_backlog_events", "")
 
     def collect(self):  # type: ignore[no-untyped-def]
         queue = GaugeMetricFamily("m3o_celery_queue_length", "Tasks waiting in the default Celery queue.")
@@ -58,6 +64,22 @@ class _BacklogCollector(Collector):
         finished = _cache_get(ROLLUP_FINISHED_CACHE_KEY)
         age.add_metric([], time.time() - finished if finished else -1)
         yield age
+        backlog = GaugeMetricFamily(
+            "m3o_usage_rollup_backlog_events", "Usage events recorded but not yet rolled up (-1: database unreachable)."
+        )
+        backlog.add_metric([], _rollup_backlog())
+        yield backlog
+
+
+def _rollup_backlog() -> float:
+    from django.db import DatabaseError
+
+    from billing.usage_selectors import usage_rollup_backlog
+
+    try:
+        return float(usage_rollup_backlog())
+    except DatabaseError:
+        return -1
 
 
 def _cache_get(key: str) -> float | None:

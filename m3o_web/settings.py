@@ -185,9 +185,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "usage-rollup-daily": {
-        "task": "billing.tasks.usage_rollup_daily",
+    "usage-rollup": {
+        "task": "billing.tasks.usage_rollup",
         "schedule": env.integer("M3O_ROLLUP_INTERVAL_SECONDS", 300, minimum=10),
+    },
+    "usage-events-prune": {
+        "task": "billing.tasks.usage_events_prune",
+        "schedule": crontab(hour=4, minute=0),
     },
     "holds-release-expired": {
         "task": "billing.tasks.holds_release_expired",
@@ -356,6 +360,12 @@ M3O_METER = env.choice("M3O_METER", "database", ("database",))
 # so that a busy key does not write its row on every call.
 M3O_KEY_LAST_USED_RESOLUTION_SECONDS = env.integer("M3O_KEY_LAST_USED_RESOLUTION_SECONDS", 60, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(M3O_MAX_BODY_BYTES, 2_621_440)
+# Raw usage events (one per call) are deleted this many days after the call,
+# once rolled up into the hourly and daily totals. Invoices read the raw
+# events of the month just ended, hence the minimum.
+M3O_USAGE_RETENTION_DAYS = env.integer("M3O_USAGE_RETENTION_DAYS", 90, minimum=62)
+# Usage events added to the totals per roll-up transaction.
+M3O_ROLLUP_BATCH_EVENTS = env.integer("M3O_ROLLUP_BATCH_EVENTS", 500_000, minimum=100)
 
 # Key for secrets stored in the database, such as upstream credentials: a
 # Fernet key (cryptography.fernet.Fernet.generate_key()) or any long random

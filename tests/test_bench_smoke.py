@@ -33,3 +33,32 @@ def test_gateway_benchmark_runs() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ratio (gateway / baseline" in result.stdout
     assert "reconciles True" in result.stdout
+
+
+def _bench_database_url(name: str) -> str:
+    database = settings.DATABASES["default"]
+    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{name}"
+
+
+def _run_bench(args: list[str], database: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args, "--recreate-database"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": _bench_database_url(database)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_rollup_benchmark_runs() -> None:
+    result = _run_bench(["bench/rollup.py", "--events", "3000", "--accounts", "5", "--batch", "1000"], "m3o_bench_rollup_smoke")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ratio (roll-up / baseline time)" in result.stdout
+    assert "totals exact True" in result.stdout
+
+
+def test_usage_page_benchmark_runs() -> None:
+    result = _run_bench(["bench/usage_page.py", "--events", "3000", "--rounds", "2"], "m3o_bench_usage_page_smoke")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "usage page, 30 days by day: median" in result.stdout

@@ -117,7 +117,7 @@ def metric_value(text: str, name: str) -> float:
     return total
 
 
-def test_metrics_need_their_token(settings) -> None:
+def test_metrics_need_their_token(settings, db) -> None:
     settings.M3O_METRICS_TOKEN = ""
     assert Client().get("/metrics").status_code == 404
     settings.M3O_METRICS_TOKEN = "scrape-token-123"

@@ -1,18 +1,16 @@
-"""Writes for wallets, the ledger and usage totals."""
+"""Writes for wallets and the ledger."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import structlog
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import F, Sum, Value
 from django.db.models.functions import Greatest, Least
-from django.utils import timezone
 
 from accounts.models import Account
-from billing.models import Hold, LedgerEntry, UsageDaily, UsageEvent, Wallet
+from billing.models import Hold, LedgerEntry, Wallet
 
 logger = structlog.get_logger(__name__)
 
@@ -139,42 +137,3 @@ def hold_release(*, hold_id: int) -> bool:
         Wallet.objects.filter(pk=hold.wallet_id).update(balance_units=F("balance_units") + hold.amount_units)
     logger.warning("Stale hold released", request_id=hold.request_id, account_id=hold.wallet_id)
     return True
-
-
-def usage_rollup_day(*, day: dt.date) -> int:
-    """Recompute the daily totals of one UTC day from the raw events.
-
-    Totals are replaced, not incremented, so running it twice or after a crash
-    gives the same rows. Returns the number of rows written.
-    """
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    end = start + dt.timedelta(days=1)
-    totals = (
-        UsageEvent.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values("account_id", "service", "endpoint")
-        .annotate(
-            calls=Count("id"),
-            errors=Count("id", filter=Q(status_code__gte=300) | Q(status_code__lt=200)),
-            cost_units=Sum("cost_units"),
-        )
-    )
-    rows = [
-        UsageDaily(
-            account_id=total["account_id"],
-            day=day,
-            service=total["service"],
-            endpoint=total["endpoint"],
-            calls=total["calls"],
-            errors=total["errors"],
-            cost_units=total["cost_units"] or 0,
-            updated_at=timezone.now(),
-        )
-        for total in totals
-    ]
-    UsageDaily.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["account", "day", "service", "endpoint"],
-        update_fields=["calls", "errors", "cost_units", "updated_at"],
-    )
-    return len(rows)

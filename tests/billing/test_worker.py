@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing.models import Invoice, UsageDaily
 from billing.services.invoices import month_start, previous_month
-from billing.tasks import invoices_issue, usage_rollup_daily
+from billing.tasks import invoices_issue, usage_rollup
 from tests.billing.test_invoices import insert_usage
 from m3o_web.celery import app as celery_app
 from tests.conftest import Persona
@@ -57,13 +57,13 @@ def test_worker_rolls_usage_up_and_rerun_changes_nothing(owner: Persona, worker_
     owner.call()
     owner.call()
 
-    usage_rollup_daily.apply_async(queue=worker_queue)
+    usage_rollup.apply_async(queue=worker_queue)
     assert wait_for(lambda: UsageDaily.objects.filter(account=owner.account, calls=2).exists()), (
         tmp_path / "worker.log"
     ).read_text()[-3000:]
 
-    usage_rollup_daily.apply_async(queue=worker_queue)
-    usage_rollup_daily.apply_async(queue=worker_queue)
+    usage_rollup.apply_async(queue=worker_queue)
+    usage_rollup.apply_async(queue=worker_queue)
     log = tmp_path / "worker.log"
     assert wait_for(lambda: log.read_text().count("succeeded in") == 3), log.read_text()[-3000:]
     row = UsageDaily.objects.get(account=owner.account)

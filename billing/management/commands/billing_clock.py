@@ -29,5 +29,5 @@ class Command(BaseCommand):
         result = month_end_run(now=now)
         self.stdout.write(
             f"As of {now.isoformat()}: {len(result.invoice_ids)} invoice(s) issued or found, "
-            f"{result.rollup_rows} usage total(s) written, {result.mismatched_wallets} wallet(s) not reconciled."
+            f"{result.rollup_batches} usage roll-up batch(es) run, {result.mismatched_wallets} wallet(s) not reconciled."
         )
