@@ -19,11 +19,18 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import KeyState, key_cache
-from billing.metering import CallRecord, InsufficientCredit, get_meter, is_chargeable
-from billing.quotas import FreeCall, call_cost, free_call_return
+from accounts.authentication import EPOCH_CACHE_KEY, Epochs, KeyState, epochs_read, key_cache
+from billing.metering import (
+    CallRecord,
+    InsufficientCredit,
+    MeterUnavailable,
+    Reservation,
+    SpendingCapReached,
+    get_meter,
+)
+from billing.quotas import PLAN_EPOCH_KEY, AccountLimits, Pricing, account_limits
 from catalog.models import Endpoint, Service
-from catalog.selectors import endpoint_for_call
+from catalog.selectors import CATALOG_EPOCH_KEY, endpoint_for_call_cached
 from m3o_web.metrics import record_call
 from m3o_web.money import dollars
 from m3o_web.errors import (
@@ -43,7 +50,7 @@ from services import idempotency
 from services.credentials import key_from_authorization
 from services.kit import CallContext
 from services.payload import parse_body, read_body, validate_body
-from services.ratelimit import Decision, default_limits, get_rate_limiter
+from services.ratelimit import Decision, get_rate_limiter, limits_for_plan
 from services.upstream import upstream_call
 
 logger = structlog.get_logger(__name__)
@@ -122,13 +129,14 @@ class _Call:
         self.started = started
         self.key: KeyState | None = None
         self.endpoint: Endpoint | None = None
-        self.price_units = 0
-        self.reserved = False
+        self.reservation: Reservation | None = None
         self.settled = False
         self.rate_decision: Decision | None = None
         self.idempotency_key: str | None = None
         self.handler_ran = False
-        self.free_call: FreeCall | None = None
+        # One read of the shared epochs serves the key, catalog and plan caches of this call.
+        self.epochs: Epochs = epochs_read(EPOCH_CACHE_KEY, CATALOG_EPOCH_KEY, PLAN_EPOCH_KEY)
+        self.limits: AccountLimits | None = None
 
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
         endpoint = self.endpoint = self._route(service_slug, endpoint_name)
@@ -139,7 +147,8 @@ class _Call:
             )
         self.key = self.caller or self._authenticate()
         self._authorize(self.key, endpoint)
-        self._rate_limit(self.key)
+        self.limits = account_limits(self.key.account_id, epochs=self.epochs)
+        self._rate_limit(self.key, self.limits)
 
         raw = read_body(self.request, max_bytes=settings.M3O_MAX_BODY_BYTES)
         body = parse_body(raw, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH)
@@ -148,14 +157,15 @@ class _Call:
         if replay is not None:
             return replay
 
-        cost = call_cost(
-            account_id=self.key.account_id,
-            endpoint_id=endpoint.pk,
-            price_units=endpoint.price_units,
-            free_quota=endpoint.free_quota,
+        self._reserve(
+            Pricing(
+                endpoint_id=endpoint.pk,
+                price_units=endpoint.price_units,
+                free_quota=endpoint.free_quota,
+                allowance=self.limits.free_calls_per_month,
+                past_allowance_units=settings.M3O_UNITS_PAST_ALLOWANCE,
+            )
         )
-        self.free_call = cost.free_call
-        self._reserve(cost.units)
         result = self._dispatch(endpoint, body)
 
         # allow_nan=False: a handler's NaN would otherwise go out as invalid JSON and be charged.
@@ -166,7 +176,9 @@ class _Call:
     def _route(self, service_slug: str, endpoint_name: str) -> Endpoint:
         endpoint = None
         if SERVICE_NAME.fullmatch(service_slug) and ENDPOINT_NAME.fullmatch(endpoint_name):
-            endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
+            endpoint = endpoint_for_call_cached(
+                service_slug=service_slug, endpoint_name=endpoint_name, epochs=self.epochs
+            )
         if endpoint is None:
             raise NotFound(
                 f"No endpoint {service_slug[:64]}/{endpoint_name[:64]}. See {settings.SITE_URL}/explore/ for the services "
@@ -183,7 +195,7 @@ class _Call:
                 f"create one at {settings.SITE_URL}/keys/.",
                 error_id="v1.missing_key",
             )
-        key = key_cache.authenticate(secret)
+        key = key_cache.authenticate(secret, epochs=self.epochs)
         if key is None:
             raise Unauthorized(
                 f"Invalid API key. Check the key, or create a new one at {settings.SITE_URL}/keys/.",
@@ -235,8 +247,8 @@ class _Call:
             account_id=self.key.account_id, key=self.idempotency_key, response=response, handler_ran=self.handler_ran
         )
 
-    def _rate_limit(self, key: KeyState) -> None:
-        limits = default_limits()
+    def _rate_limit(self, key: KeyState, account: AccountLimits) -> None:
+        limits = limits_for_plan(account.rate_limit_per_minute)
         decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
         self.rate_decision = decision
         if not decision.allowed:
@@ -245,19 +257,36 @@ class _Call:
                 f"Retry after {decision.reset_seconds} seconds.",
             )
 
-    def _reserve(self, price_units: int) -> None:
+    def _reserve(self, pricing: Pricing) -> None:
         assert self.key is not None
         try:
-            get_meter().reserve(account_id=self.key.account_id, request_id=self.request_id, price_units=price_units)
+            self.reservation = get_meter().reserve(
+                account_id=self.key.account_id, request_id=self.request_id, pricing=pricing
+            )
+        except MeterUnavailable as exc:
+            logger.error("Gateway call failed: meter unavailable", request_id=self.request_id, error=str(exc))
+            raise ServiceUnavailable(
+                "The platform's metering store is unavailable, so the call was not completed or charged. "
+                "Retry shortly.",
+                error_id="v1.meter_unavailable",
+                headers={"Retry-After": "5"},
+            ) from None
+        except SpendingCapReached as exc:
+            raise PaymentRequired(
+                f"Monthly spending cap reached: this account's calls were charged {exc.spent_units} units "
+                f"({format_usd(exc.spent_units)}) this month of a cap of {exc.cap_units} units "
+                f"({format_usd(exc.cap_units)}), and this call costs {exc.price_units} units. Raise or clear the "
+                f"cap at {settings.SITE_URL}/billing/spending-cap/, or wait for the next month (UTC).",
+                error_id="v1.spending_cap",
+            ) from None
         except InsufficientCredit as exc:
+            price_units = exc.price_units
             raise PaymentRequired(
                 f"Insufficient credit: this call costs {price_units} units ({format_usd(price_units)}) and the "
                 f"balance is {exc.balance_units} units ({format_usd(exc.balance_units)}). "
                 f"Add funds at {settings.SITE_URL}/billing/.",
                 headers={"X-M3O-Balance": str(exc.balance_units)},
             ) from None
-        self.price_units = price_units
-        self.reserved = True
 
     def _dispatch(self, endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         assert self.key is not None
@@ -327,8 +356,11 @@ class _Call:
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             source=self.source,
         )
-        if self.free_call is not None and not is_chargeable(status_code):
-            free_call_return(self.free_call)
-        settlement = get_meter().settle(record=record, price_units=self.price_units if self.reserved else 0)
+        try:
+            settlement = get_meter().settle(record=record, reservation=self.reservation)
+        except MeterUnavailable as exc:
+            # The hold stays in the meter and is released when it expires, so the call is not charged.
+            logger.error("Call not settled: meter unavailable", request_id=self.request_id, error=str(exc))
+            return
         response["X-M3O-Cost"] = str(settlement.charged_units)
         response["X-M3O-Balance"] = str(settlement.balance_units)

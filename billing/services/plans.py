@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.models import Account, User
 from accounts.services import audit_record
 from billing.models import UNITS_PER_CENT, LedgerEntry, Plan, SavedCard, Subscription
+from billing.quotas import plan_limits_changed
 from billing.services.payments import PaymentError, stripe_customer_ensure
 from billing.services.wallet import wallet_apply
 from billing.stripe_client import stripe_client
@@ -134,5 +135,6 @@ def subscription_end(*, stripe_subscription_id: str) -> int | None:
         subscription.delete()
     else:
         Subscription.objects.filter(pk=subscription.pk).update(plan=default, stripe_subscription_id=None, status="canceled")
+        plan_limits_changed()  # update() sends no signal; the gateway caches plan limits
     logger.info("Subscription ended", account_id=subscription.account_id, subscription_id=stripe_subscription_id)
     return subscription.account_id
