@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
 
@@ -160,10 +161,18 @@ _warned_at = 0.0
 
 
 class Epochs:
-    """Shared epochs read in one round trip; ``get`` answers the unreachable marker if the read failed."""
+    """Shared epochs read in one round trip; ``get`` answers the unreachable marker if the read failed.
+
+    On Redis the values are the raw stored bytes, so that a Redis script can
+    compare them too (``redis_keys``); they are opaque: only equality matters.
+    """
 
     def __init__(self, values: dict[str, Any] | None) -> None:
         self._values = values
+
+    @property
+    def reachable(self) -> bool:
+        return self._values is not None
 
     def get(self, name: str) -> object:
         if self._values is None:
@@ -171,11 +180,25 @@ class Epochs:
         return self._values.get(name)
 
 
+def epochs_redis() -> Any | None:
+    """The shared cache's Redis client, or None when the cache is not Redis."""
+    if not isinstance(cache, RedisCache):
+        return None
+    return cache._cache.get_client(write=False)
+
+
+def epoch_redis_key(name: str) -> str:
+    return cache.make_and_validate_key(name)
+
+
 def epochs_read(*names: str) -> Epochs:
     """Read the named epochs from the shared cache at once (one MGET on Redis)."""
     global _warned_at
     try:
-        return Epochs(cache.get_many(names))
+        client = epochs_redis()
+        if client is None:
+            return Epochs(cache.get_many(names))
+        return Epochs(dict(zip(names, client.mget([epoch_redis_key(name) for name in names]))))
     except Exception as exc:
         if time.monotonic() - _warned_at > 60:
             _warned_at = time.monotonic()
@@ -249,14 +272,7 @@ class EpochCache(Generic[V]):
 
 
 def _read_epoch() -> object:
-    global _warned_at
-    try:
-        return cache.get(EPOCH_CACHE_KEY)
-    except Exception as exc:
-        if time.monotonic() - _warned_at > 60:
-            _warned_at = time.monotonic()
-            logger.warning("Auth epoch unreadable; reading API keys from the database", error=str(exc))
-        return _unreachable
+    return epochs_read(EPOCH_CACHE_KEY).get(EPOCH_CACHE_KEY)
 
 
 def _set_new_epoch() -> None:

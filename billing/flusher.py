@@ -307,7 +307,7 @@ def holds_release_stale(client: redis.Redis) -> int:
     released = 0
     for request_id, value in client.hscan_iter(HOLDS_KEY, count=1000):
         text = value.decode()
-        if float(text.rsplit("|", 1)[1]) < cutoff and meter.release(request_id=request_id.decode(), value=text):
+        if float(text.rsplit("|", 1)[1]) < cutoff and meter.release_hold(request_id=request_id.decode(), value=text):
             logger.warning("Stale meter hold released", request_id=request_id.decode())
             released += 1
     return released

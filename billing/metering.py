@@ -109,6 +109,42 @@ class MeterUnavailable(Exception):
     """The meter's store cannot be reached, so the call cannot be priced safely."""
 
 
+class EpochsChanged(Exception):
+    """A cache epoch the caller relied on changed: reload what it cached and try again. Nothing was counted."""
+
+    def __init__(self, values: list[bytes | None]) -> None:
+        super().__init__("cache epochs changed")
+        self.values = values
+
+
+class RateLimitExceeded(Exception):
+    """The key or the account used up its calls in the current window. Nothing was counted."""
+
+    def __init__(self, *, key_count: int, account_count: int) -> None:
+        super().__init__("rate limit exceeded")
+        self.key_count = key_count
+        self.account_count = account_count
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """A fixed-window rate limit for the Redis meter to check and count with the reservation."""
+
+    key_counter: str
+    account_counter: str
+    key_limit: int
+    account_limit: int
+    ttl_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpochGuard:
+    """Cache epochs (raw values, Redis keys) the caller's in-process caches were read under."""
+
+    keys: tuple[str, ...]
+    values: tuple[bytes | None, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     """The facts the gateway records about a finished call."""
@@ -130,6 +166,8 @@ class Reservation:
     cost_units: int
     free_scope: str
     month: dt.date
+    # Calls counted in the rate-limit window (key, account) when the meter checked the limit.
+    rate_counts: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +191,9 @@ class Meter(Protocol):
         afterwards. Settling the same request id twice changes nothing the
         second time.
         """
+
+    def release(self, *, account_id: int, request_id: str, reservation: Reservation) -> None:
+        """Give a reservation back without recording a call (an idempotent replay)."""
 
     def balance(self, *, account_id: int) -> int:
         """Return the account's spendable balance minus any debt, in units."""
@@ -265,6 +306,15 @@ class DatabaseMeter:
             charged_units=price_units if charge else 0, balance_units=self.balance(account_id=record.account_id)
         )
 
+    def release(self, *, account_id: int, request_id: str, reservation: Reservation) -> None:
+        if reservation.free_scope:
+            free_call_return(FreeCall(account_id, reservation.month, reservation.free_scope))
+        if reservation.cost_units <= 0:
+            return
+        with transaction.atomic():
+            if Hold.objects.filter(request_id=request_id).delete()[0]:
+                Wallet.objects.filter(pk=account_id).update(balance_units=F("balance_units") + reservation.cost_units)
+
     def _debit_late(self, record: CallRecord, price_units: int) -> bool:
         debited = Wallet.objects.filter(pk=record.account_id, balance_units__gte=price_units).update(
             balance_units=F("balance_units") - price_units
@@ -333,19 +383,43 @@ local function split(value)
 end
 """
 
-# KEYS: snapshot, wallet, holds, endpoint free counter, allowance free counter, free-dirty set.
+# KEYS: snapshot, wallet, holds, endpoint free counter, allowance free counter, free-dirty set,
+#       key rate counter, account rate counter, then the guarded epochs.
 # ARGV: request id, price, endpoint free quota, allowance, price past the allowance,
-#       month, endpoint scope, hold suffix ("account|time").
-# Returns {-1} when the account must be loaded first, {-2} for a request id in flight,
-# {0, balance, cost} for insufficient credit or debt, {2, balance, cap, spent, cost} for the cap,
-# {1, cost, balance after, scope} when reserved.
+#       month, endpoint scope, hold suffix ("account|time"), key limit (0: no rate limit),
+#       account limit, rate counter ttl, number of epochs, then the epochs' expected values.
+# Returns {-3, epochs...} when an epoch changed and {-1} when the account must be loaded
+# first, both before counting anything; otherwise {status, key count, account count, ...}:
+# status 3 rate limited; -2 request id in flight; 0 insufficient credit or debt (balance,
+# cost); 2 spending cap (balance, cap, spent, cost); 1 reserved (cost, balance after, scope).
 _RESERVE = """
+local epochs = tonumber(ARGV[12])
+local current, changed = {-3}, false
+for i = 1, epochs do
+  local value = redis.call('GET', KEYS[8 + i]) or ''
+  table.insert(current, value)
+  if value ~= ARGV[12 + i] then changed = true end
+end
+if changed then return current end
+
 local function missing(key) return redis.call('EXISTS', key) == 0 end
 local price, quota, allowance = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if missing(KEYS[1]) or missing(KEYS[2]) then return {-1} end
 if quota > 0 and missing(KEYS[4]) then return {-1} end
 if price <= 0 and allowance > 0 and missing(KEYS[5]) then return {-1} end
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {-2} end
+
+local key_count, account_count = 0, 0
+local key_limit, account_limit = tonumber(ARGV[9]), tonumber(ARGV[10])
+if key_limit > 0 then
+  key_count = tonumber(redis.call('GET', KEYS[7]) or '0')
+  account_count = tonumber(redis.call('GET', KEYS[8]) or '0')
+  if key_count >= key_limit or account_count >= account_limit then return {3, key_count, account_count} end
+  key_count = redis.call('INCR', KEYS[7])
+  account_count = redis.call('INCR', KEYS[8])
+  if key_count == 1 then redis.call('EXPIRE', KEYS[7], tonumber(ARGV[11])) end
+  if account_count == 1 then redis.call('EXPIRE', KEYS[8], tonumber(ARGV[11])) end
+end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {-2, key_count, account_count} end
 
 local snapshot = redis.call('HMGET', KEYS[1], 'credit', 'debt', 'cap')
 local credit, debt, cap = tonumber(snapshot[1]), tonumber(snapshot[2]), tonumber(snapshot[3])
@@ -356,7 +430,7 @@ if wallet[2] ~= ARGV[6] then
   redis.call('HSET', KEYS[2], 'month', ARGV[6], 'spent', 0)
 end
 local balance = credit - used
-if debt > 0 then return {0, balance, price} end
+if debt > 0 then return {0, key_count, account_count, balance, price} end
 
 local cost, scope = -1, ''
 if quota > 0 and tonumber(redis.call('GET', KEYS[4])) < quota then
@@ -369,8 +443,8 @@ end
 if cost < 0 then cost = tonumber(ARGV[5]) end
 
 if cost > 0 then
-  if balance < cost then return {0, balance, cost} end
-  if cap and spent + cost > cap then return {2, balance, cap, spent, cost} end
+  if balance < cost then return {0, key_count, account_count, balance, cost} end
+  if cap and spent + cost > cap then return {2, key_count, account_count, balance, cap, spent, cost} end
   redis.call('HINCRBY', KEYS[2], 'used', cost)
   redis.call('HINCRBY', KEYS[2], 'spent', cost)
 elseif scope == 'allowance' then
@@ -381,7 +455,7 @@ elseif scope ~= '' then
   redis.call('SADD', KEYS[6], KEYS[4])
 end
 redis.call('HSET', KEYS[3], ARGV[1], cost .. '|' .. ARGV[6] .. '|' .. scope .. '|' .. ARGV[8])
-return {1, cost, balance - cost, scope}
+return {1, key_count, account_count, cost, balance - cost, scope}
 """
 
 # Give back what a hold took: the units, the month's spending and the free call.
@@ -495,10 +569,21 @@ class RedisMeter:
         self._release = client.register_script(_RELEASE)
         self._load_script = client.register_script(_LOAD)
 
-    def reserve(self, *, account_id: int, request_id: str, pricing: Pricing) -> Reservation:
+    def reserve(
+        self,
+        *,
+        account_id: int,
+        request_id: str,
+        pricing: Pricing,
+        rate: RateWindow | None = None,
+        guard: EpochGuard | None = None,
+    ) -> Reservation:
+        """Reserve as the Meter protocol says; with ``rate`` and ``guard``, in the same script also
+        check the caller's cache epochs (EpochsChanged) and count the rate limit (RateLimitExceeded)."""
         now = timezone.now()
         month = month_start(now)
         endpoint_scope = f"endpoint:{pricing.endpoint_id}"
+        guard = guard or EpochGuard((), ())
         keys = [
             snapshot_key(account_id),
             wallet_key(account_id),
@@ -506,6 +591,9 @@ class RedisMeter:
             free_key(account_id, month, endpoint_scope) if pricing.free_quota > 0 else NO_KEY,
             free_key(account_id, month, ALLOWANCE_SCOPE) if pricing.allowance > 0 else NO_KEY,
             FREE_DIRTY_KEY,
+            rate.key_counter if rate else NO_KEY,
+            rate.account_counter if rate else NO_KEY,
+            *guard.keys,
         ]
         args = [
             request_id,
@@ -516,6 +604,11 @@ class RedisMeter:
             f"{month:%Y-%m}",
             endpoint_scope,
             f"{account_id}|{now.timestamp():.3f}",
+            rate.key_limit if rate else 0,
+            rate.account_limit if rate else 0,
+            rate.ttl_seconds if rate else 0,
+            len(guard.keys),
+            *[value or b"" for value in guard.values],
         ]
         for _ in range(3):
             result = self._run(self._reserve, keys, args)
@@ -526,14 +619,26 @@ class RedisMeter:
             raise MeterUnavailable("The account's balance could not be loaded into the meter.")
 
         status = int(result[0])
+        if status == -3:
+            raise EpochsChanged([value or None for value in result[1:]])
+        counts = (int(result[1]), int(result[2]))
+        if status == 3:
+            raise RateLimitExceeded(key_count=counts[0], account_count=counts[1])
         if status == -2:
             raise ValueError(f"Request id {request_id} is already in flight.")
         if status == 0:
-            raise InsufficientCredit(balance_units=int(result[1]), price_units=int(result[2]))
+            raise InsufficientCredit(balance_units=int(result[3]), price_units=int(result[4]))
         if status == 2:
-            raise SpendingCapReached(cap_units=int(result[2]), spent_units=int(result[3]), price_units=int(result[4]))
-        scope = result[3].decode() if isinstance(result[3], bytes) else str(result[3])
-        return Reservation(cost_units=int(result[1]), free_scope=scope, month=month)
+            raise SpendingCapReached(cap_units=int(result[4]), spent_units=int(result[5]), price_units=int(result[6]))
+        scope = result[5].decode() if isinstance(result[5], bytes) else str(result[5])
+        return Reservation(
+            cost_units=int(result[3]), free_scope=scope, month=month, rate_counts=counts if rate else None
+        )
+
+    def release(self, *, account_id: int, request_id: str, reservation: Reservation) -> None:
+        value = self._redis.hget(HOLDS_KEY, request_id)
+        if value is not None:
+            self.release_hold(request_id=request_id, value=value.decode())
 
     def settle(self, *, record: CallRecord, reservation: Reservation | None) -> Settlement:
         scope_key = NO_KEY
@@ -583,8 +688,8 @@ class RedisMeter:
             return DatabaseMeter().balance(account_id=account_id)
         return int(credit) - int(used)
 
-    def release(self, *, request_id: str, value: str) -> bool:
-        """Give back a stale hold, unless it was settled meanwhile."""
+    def release_hold(self, *, request_id: str, value: str) -> bool:
+        """Give back a hold (stale, or of a replayed call), unless it was settled meanwhile."""
         cost, month, scope, account, _ = value.split("|")
         account_id = int(account)
         counter = free_key(account_id, dt.date.fromisoformat(month + "-01"), scope) if scope else NO_KEY

@@ -11,7 +11,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import structlog
 from django.conf import settings
@@ -19,11 +20,16 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import EPOCH_CACHE_KEY, Epochs, KeyState, epochs_read, key_cache
+from accounts.authentication import EPOCH_CACHE_KEY, Epochs, KeyState, epoch_redis_key, epochs_read, key_cache
 from billing.metering import (
     CallRecord,
+    EpochGuard,
+    EpochsChanged,
     InsufficientCredit,
     MeterUnavailable,
+    RateLimitExceeded,
+    RateWindow,
+    RedisMeter,
     Reservation,
     SpendingCapReached,
     get_meter,
@@ -50,7 +56,14 @@ from services import idempotency
 from services.credentials import key_from_authorization
 from services.kit import CallContext
 from services.payload import parse_body, read_body, validate_body
-from services.ratelimit import Decision, get_rate_limiter, limits_for_plan
+from services.ratelimit import (
+    Decision,
+    Limits,
+    current_window,
+    decision_from_counts,
+    get_rate_limiter,
+    limits_for_plan,
+)
 from services.upstream import upstream_call
 
 logger = structlog.get_logger(__name__)
@@ -62,6 +75,33 @@ ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 def format_usd(units: int) -> str:
     return f"US${dollars(units):.6f}"
+
+
+# The epochs of the in-process caches a call reads (API keys, catalog, plans).
+EPOCH_NAMES = (EPOCH_CACHE_KEY, CATALOG_EPOCH_KEY, PLAN_EPOCH_KEY)
+# With the Redis meter, the epochs last seen by this process: the meter's
+# script checks them, so a call needs no round trip of its own to read them.
+_seen_epochs: Epochs | None = None
+
+
+def _epochs_for_call() -> Epochs:
+    global _seen_epochs
+    if settings.M3O_METER != "redis":
+        return epochs_read(*EPOCH_NAMES)
+    if _seen_epochs is None or not _seen_epochs.reachable:
+        _seen_epochs = epochs_read(*EPOCH_NAMES)
+    return _seen_epochs
+
+
+def _epochs_seen(values: list[bytes | None]) -> Epochs:
+    global _seen_epochs
+    _seen_epochs = Epochs(dict(zip(EPOCH_NAMES, values)))
+    return _seen_epochs
+
+
+def _guard(epochs: Epochs) -> EpochGuard:
+    values = tuple(value if isinstance(value, bytes) else None for value in map(epochs.get, EPOCH_NAMES))
+    return EpochGuard(keys=tuple(epoch_redis_key(name) for name in EPOCH_NAMES), values=values)
 
 
 @csrf_exempt
@@ -134,38 +174,41 @@ class _Call:
         self.rate_decision: Decision | None = None
         self.idempotency_key: str | None = None
         self.handler_ran = False
-        # One read of the shared epochs serves the key, catalog and plan caches of this call.
-        self.epochs: Epochs = epochs_read(EPOCH_CACHE_KEY, CATALOG_EPOCH_KEY, PLAN_EPOCH_KEY)
-        self.limits: AccountLimits | None = None
+        self.epochs: Epochs = _epochs_for_call()
 
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
-        endpoint = self.endpoint = self._route(service_slug, endpoint_name)
-        if self.request.method != "POST":
-            raise MethodNotAllowed(
-                f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
-                headers={"Allow": "POST"},
+        # The key, endpoint and plan come from in-process caches read under
+        # self.epochs. The Redis meter checks those epochs in the same script
+        # that counts the rate limit and reserves the price; if one changed,
+        # nothing was counted and the steps run again on fresh reads.
+        for _ in range(3):
+            endpoint = self.endpoint = self._route(service_slug, endpoint_name)
+            if self.request.method != "POST":
+                raise MethodNotAllowed(
+                    f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
+                    headers={"Allow": "POST"},
+                )
+            self.key = self.caller or self._authenticate()
+            self._authorize(self.key, endpoint)
+            limits = account_limits(self.key.account_id, epochs=self.epochs)
+            if self._admit(self.key, endpoint, limits):
+                break
+        else:
+            raise ServiceUnavailable(
+                "The platform's configuration kept changing during this call, so it was not completed or charged. "
+                "Retry shortly.",
+                error_id="v1.retry",
+                headers={"Retry-After": "1"},
             )
-        self.key = self.caller or self._authenticate()
-        self._authorize(self.key, endpoint)
-        self.limits = account_limits(self.key.account_id, epochs=self.epochs)
-        self._rate_limit(self.key, self.limits)
 
         raw = read_body(self.request, max_bytes=settings.M3O_MAX_BODY_BYTES)
         body = parse_body(raw, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH)
         validate_body(body, endpoint.request_schema)
         replay = self._claim_idempotency_key(service_slug, endpoint_name, raw)
         if replay is not None:
+            self._release_reservation()
             return replay
 
-        self._reserve(
-            Pricing(
-                endpoint_id=endpoint.pk,
-                price_units=endpoint.price_units,
-                free_quota=endpoint.free_quota,
-                allowance=self.limits.free_calls_per_month,
-                past_allowance_units=settings.M3O_UNITS_PAST_ALLOWANCE,
-            )
-        )
         result = self._dispatch(endpoint, body)
 
         # allow_nan=False: a handler's NaN would otherwise go out as invalid JSON and be charged.
@@ -247,22 +290,82 @@ class _Call:
             account_id=self.key.account_id, key=self.idempotency_key, response=response, handler_ran=self.handler_ran
         )
 
-    def _rate_limit(self, key: KeyState, account: AccountLimits) -> None:
+    def _admit(self, key: KeyState, endpoint: Endpoint, account: AccountLimits) -> bool:
+        """Count the call against the rate limits and reserve its price; False if the caches were stale."""
         limits = limits_for_plan(account.rate_limit_per_minute)
-        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
-        self.rate_decision = decision
-        if not decision.allowed:
-            raise TooManyRequests(
-                f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
-                f"Retry after {decision.reset_seconds} seconds.",
-            )
+        pricing = Pricing(
+            endpoint_id=endpoint.pk,
+            price_units=endpoint.price_units,
+            free_quota=endpoint.free_quota,
+            allowance=account.free_calls_per_month,
+            past_allowance_units=settings.M3O_UNITS_PAST_ALLOWANCE,
+        )
+        meter = get_meter()
+        if not isinstance(meter, RedisMeter):
+            self._rate_limit(key, limits)
+            self._reserve(lambda: meter.reserve(account_id=key.account_id, request_id=self.request_id, pricing=pricing))
+            return True
 
-    def _reserve(self, pricing: Pricing) -> None:
-        assert self.key is not None
+        window = current_window(key_id=key.key_id, account_id=key.account_id, limits=limits)
+        rate = RateWindow(
+            key_counter=window.key_counter,
+            account_counter=window.account_counter,
+            key_limit=limits.key_limit,
+            account_limit=limits.account_limit,
+            ttl_seconds=window.ttl_seconds,
+        )
         try:
-            self.reservation = get_meter().reserve(
-                account_id=self.key.account_id, request_id=self.request_id, pricing=pricing
+            self._reserve(
+                lambda: meter.reserve(
+                    account_id=key.account_id,
+                    request_id=self.request_id,
+                    pricing=pricing,
+                    rate=rate,
+                    guard=_guard(self.epochs),
+                )
             )
+        except EpochsChanged as changed:
+            self.epochs = _epochs_seen(changed.values)
+            return False
+        except RateLimitExceeded as exc:
+            self._rate_limited(
+                decision_from_counts(
+                    allowed=False, key_count=exc.key_count, account_count=exc.account_count, limits=limits,
+                    reset=window.reset_seconds,
+                ),
+                limits,
+            )
+        assert self.reservation is not None and self.reservation.rate_counts is not None
+        key_count, account_count = self.reservation.rate_counts
+        self.rate_decision = decision_from_counts(
+            allowed=True, key_count=key_count, account_count=account_count, limits=limits, reset=window.reset_seconds
+        )
+        return True
+
+    def _rate_limit(self, key: KeyState, limits: Limits) -> None:
+        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
+        if not decision.allowed:
+            self._rate_limited(decision, limits)
+        self.rate_decision = decision
+
+    def _rate_limited(self, decision: Decision, limits: Limits) -> NoReturn:
+        self.rate_decision = decision
+        raise TooManyRequests(
+            f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
+            f"Retry after {decision.reset_seconds} seconds.",
+        )
+
+    def _release_reservation(self) -> None:
+        """Give back the reservation of a call that is answered without running (an idempotent replay)."""
+        if self.reservation is None or self.key is None:
+            return
+        get_meter().release(account_id=self.key.account_id, request_id=self.request_id, reservation=self.reservation)
+        self.reservation = None
+        self.settled = True  # a replay records no usage event of its own
+
+    def _reserve(self, reserve: Callable[[], Reservation]) -> None:
+        try:
+            self.reservation = reserve()
         except MeterUnavailable as exc:
             logger.error("Gateway call failed: meter unavailable", request_id=self.request_id, error=str(exc))
             raise ServiceUnavailable(

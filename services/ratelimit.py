@@ -90,6 +90,31 @@ def limits_for_plan(rate_limit_per_minute: int | None) -> Limits:
     return Limits(key_limit=account_limit, account_limit=account_limit, window_seconds=window)
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The Redis counters of the current fixed window, for a caller that counts them in its own script."""
+
+    key_counter: str
+    account_counter: str
+    reset_seconds: int
+    ttl_seconds: int
+
+
+def current_window(*, key_id: int, account_id: int, limits: Limits) -> Window:
+    now = time.time()
+    window = int(now // limits.window_seconds)
+    return Window(
+        key_counter=f"m3o:rl:k:{key_id}:{window}",
+        account_counter=f"m3o:rl:a:{account_id}:{window}",
+        reset_seconds=max(int((window + 1) * limits.window_seconds - now), 1),
+        ttl_seconds=limits.window_seconds + 1,
+    )
+
+
+def decision_from_counts(*, allowed: bool, key_count: int, account_count: int, limits: Limits, reset: int) -> Decision:
+    return _decide(allowed, key_count, account_count, limits, reset)
+
+
 def _decide(allowed: bool, key_count: int, account_count: int, limits: Limits, reset: int) -> Decision:
     key_remaining = max(limits.key_limit - key_count, 0)
     account_remaining = max(limits.account_limit - account_count, 0)
