@@ -743,6 +743,19 @@ class RedisMeter:
             raise MeterUnavailable(str(exc)) from exc
 
 
+def month_spent_units(account_id: int) -> int:
+    """Units charged (or held for calls in flight) this month (UTC), as the spending cap counts them."""
+    month = month_start(timezone.now())
+    if settings.M3O_METER == "redis":
+        try:
+            month_field, spent = redis_client().hmget(wallet_key(account_id), "month", "spent")
+        except redis.RedisError:
+            month_field = spent = None
+        if month_field is not None and month_field.decode() == f"{month:%Y-%m}":
+            return int(spent or 0)
+    return month_charged_units(account_id=account_id, month=month)
+
+
 def meter_invalidate(account_id: int) -> None:
     """Make the next call reload the account's snapshot from PostgreSQL, now and after commit."""
     if settings.M3O_METER != "redis":
