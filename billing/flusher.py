@@ -5,9 +5,14 @@ meter's event stream in order and, per batch, in one transaction: inserts the
 usage events, one ledger row per charged call and one balance change per
 wallet. Only after that commits are the entries deleted from the stream.
 
+The ledger gets one usage row per account and month in each batch, for the
+total of the charged events the batch inserted ("<n> charged calls"); the
+usage events keep the per-call detail that invoices are built from.
+
 Idempotent by request id: an event whose request id is already in the
-database inserts nothing and debits nothing (``ON CONFLICT DO NOTHING``, and
-the debit is the sum of the ledger rows this batch actually inserted). So a
+database inserts nothing and so charges nothing (``ON CONFLICT DO NOTHING``,
+and the ledger rows and debits are computed from the events this batch
+actually inserted, in the same transaction). So a
 flusher killed between its commit and the stream deletion, a redelivered
 task, or two flushers at once change nothing the second time.
 
@@ -24,6 +29,7 @@ balances never go below zero and no charged call is dropped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -39,13 +45,16 @@ from django.db.models.functions import Greatest
 
 from accounts.models import Account, ApiKey
 from billing.metering import (
+    COPY_NULL,
     FREE_DIRTY_KEY,
     HOLDS_KEY,
     PREFIX,
     STREAM_KEY,
+    CallRecord,
     RedisMeter,
     meter_invalidate,
     redis_client,
+    usage_line_parts,
 )
 from billing.models import FreeUsage, LedgerEntry, UsageEvent, Wallet
 
@@ -111,32 +120,106 @@ class FlushResult:
 
 
 def usage_rows_write(rows: list[UsageRow]) -> BatchResult:
-    """Record usage events, their ledger rows and the balance changes in one transaction, idempotently."""
-    if not rows:
+    """Record usage events given as rows; see ``usage_lines_write``."""
+    return usage_lines_write([usage_line(row) for row in rows])
+
+
+def usage_line(row: UsageRow) -> bytes:
+    head, tail = usage_line_parts(
+        CallRecord(
+            request_id=row.request_id, account_id=row.account_id, api_key_id=row.api_key_id, service=row.service,
+            endpoint=row.endpoint, status_code=row.status_code, latency_ms=row.latency_ms, source=row.source,
+        ),
+        at=row.created_at,
+    )
+    return f"{head}{row.cost_units}{tail}".encode()
+
+
+def usage_lines_write(lines: list[bytes]) -> BatchResult:
+    """Record usage events, their ledger rows and the balance changes in one transaction, idempotently.
+
+    ``lines`` are usage events in COPY text (``metering.usage_line_parts``).
+    The ledger gets one row per account and month (UTC) of the events this
+    call inserted, for their total: an event already in the database inserts
+    nothing and so adds nothing to any ledger row or balance.
+    """
+    if not lines:
         return BatchResult(0, 0)
+    batch = uuid.uuid4().hex
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            inserted, debits = _write_postgresql(rows)
+            inserted, charges = _events_insert_postgresql(lines)
         else:
-            inserted, debits = _write_portable(rows)
-        in_debt = _wallets_debit(debits)
+            inserted, charges = _events_insert_portable([_row_from_line(line) for line in lines])
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    wallet_id=charge.account_id,
+                    kind=LedgerEntry.Kind.USAGE,
+                    amount_units=-charge.units,
+                    reference=f"usage:flush:{batch}:{charge.account_id}:{charge.month:%Y-%m}",
+                    description=f"{charge.calls} charged calls",
+                    created_at=charge.last_at,
+                )
+                for charge in charges
+            ]
+        )
+        debits: dict[int, int] = defaultdict(int)
+        for charge in charges:
+            debits[charge.account_id] += charge.units
+        in_debt = _wallets_debit(dict(debits))
     for account_id in in_debt:
         logger.error("Metered usage exceeded the balance; the rest is recorded as debt", account_id=account_id)
         meter_invalidate(account_id)
     return BatchResult(inserted, sum(debits.values()), tuple(in_debt))
 
 
+_ESCAPED = re.compile(r"\\(.)")
+_UNESCAPE = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+
+
+def _row_from_line(line: bytes) -> UsageRow:
+    fields = line.decode().split("\t")
+
+    def text(value: str) -> str:
+        return _ESCAPED.sub(lambda match: _UNESCAPE.get(match.group(1), match.group(1)), value)
+
+    return UsageRow(
+        request_id=text(fields[0]),
+        account_id=int(fields[1]),
+        api_key_id=None if fields[2] == COPY_NULL else int(fields[2]),
+        service=text(fields[3]),
+        endpoint=text(fields[4]),
+        status_code=int(fields[5]),
+        cost_units=int(fields[6]),
+        latency_ms=int(fields[7]),
+        source=text(fields[8]),
+        created_at=dt.datetime.fromisoformat(fields[9]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Charge:
+    """The charged events one batch inserted for one account in one month."""
+
+    account_id: int
+    month: dt.date
+    calls: int
+    units: int
+    last_at: dt.datetime
+
+
 _BATCH_TABLE = "m3o_usage_batch"
-_COLUMNS = (
+# The columns of a usage line, in order (billing.metering.usage_line_parts).
+USAGE_COLUMNS = (
     "request_id", "account_id", "api_key_id", "service", "endpoint",
     "status_code", "cost_units", "latency_ms", "source", "created_at",
 )
 
 
-def _write_postgresql(rows: list[UsageRow]) -> tuple[int, dict[int, int]]:
-    usage, ledger = UsageEvent._meta.db_table, LedgerEntry._meta.db_table
-    keys, accounts = ApiKey._meta.db_table, Account._meta.db_table
-    columns = ", ".join(_COLUMNS)
+def _events_insert_postgresql(lines: list[bytes]) -> tuple[int, list[_Charge]]:
+    usage, keys, accounts = UsageEvent._meta.db_table, ApiKey._meta.db_table, Account._meta.db_table
+    columns = ", ".join(USAGE_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_BATCH_TABLE} (request_id varchar(64), account_id bigint, "
@@ -144,61 +227,46 @@ def _write_postgresql(rows: list[UsageRow]) -> tuple[int, dict[int, int]]:
             "cost_units bigint, latency_ms integer, source varchar(16), created_at timestamptz) ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY {_BATCH_TABLE} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(
-                    (row.request_id, row.account_id, row.api_key_id, row.service, row.endpoint,
-                     row.status_code, row.cost_units, row.latency_ms, row.source, row.created_at)
-                )
-        # One statement: the ledger rows follow exactly the events inserted now,
-        # and the debits are exactly the ledger rows inserted now.
+            copy.write(b"\n".join(lines) + b"\n")
+        # One statement, so the charges are exactly those of the events inserted now.
+        # Events of a deleted account are dropped; a deleted key's are kept without it.
+        # A request id twice in one batch inserts once: DO NOTHING skips the second.
         cursor.execute(
             f"""
-            WITH batch AS (
-                SELECT DISTINCT ON (b.request_id) b.request_id, b.account_id, k.id AS api_key_id, b.service,
-                       b.endpoint, b.status_code, b.cost_units, b.latency_ms, b.source, b.created_at
+            WITH events AS (
+                INSERT INTO {usage} ({columns})
+                SELECT b.request_id, b.account_id, k.id, b.service, b.endpoint, b.status_code, b.cost_units,
+                       b.latency_ms, b.source, b.created_at
                 FROM {_BATCH_TABLE} b
                 JOIN {accounts} a ON a.id = b.account_id
                 LEFT JOIN {keys} k ON k.id = b.api_key_id
-                ORDER BY b.request_id, b.cost_units DESC
-            ), events AS (
-                INSERT INTO {usage} ({columns})
-                SELECT {columns} FROM batch
                 ON CONFLICT (request_id) DO NOTHING
-                RETURNING request_id, account_id, service, endpoint, cost_units, created_at
-            ), charges AS (
-                INSERT INTO {ledger} (wallet_id, kind, amount_units, reference, description, created_at)
-                SELECT account_id, 'usage', -cost_units, 'usage:' || request_id,
-                       left(service || '/' || endpoint, 200), created_at
-                FROM events WHERE cost_units > 0
-                ON CONFLICT (reference) DO NOTHING
-                RETURNING wallet_id, amount_units
+                RETURNING account_id, cost_units, created_at
             )
-            SELECT (SELECT count(*) FROM events), wallet_id, -sum(amount_units)
-            FROM charges GROUP BY wallet_id
-            UNION ALL SELECT (SELECT count(*) FROM events), NULL, 0
+            SELECT account_id, (date_trunc('month', created_at AT TIME ZONE 'UTC'))::date, count(*),
+                   sum(cost_units), max(created_at), (SELECT count(*) FROM events)
+            FROM events WHERE cost_units > 0 GROUP BY 1, 2
+            UNION ALL SELECT NULL, NULL, 0, 0, NULL, (SELECT count(*) FROM events)
             """
         )
         results = cursor.fetchall()
-    inserted = int(results[0][0]) if results else 0
-    debits = {int(wallet_id): int(units) for _, wallet_id, units in results if wallet_id is not None}
-    return inserted, debits
+    inserted = int(results[0][5])
+    charges = [
+        _Charge(int(account_id), month, int(calls), int(units), last_at)
+        for account_id, month, calls, units, last_at, _ in results
+        if account_id is not None
+    ]
+    return inserted, charges
 
 
-def _write_portable(rows: list[UsageRow]) -> tuple[int, dict[int, int]]:
+def _events_insert_portable(rows: list[UsageRow]) -> tuple[int, list[_Charge]]:
     """The same as the PostgreSQL path through the ORM, for SQLite (one writer at a time)."""
-    unique = {}
-    for row in rows:
-        if row.request_id not in unique or row.cost_units > unique[row.request_id].cost_units:
-            unique[row.request_id] = row
-    ids = list(unique)
-    existing = set(UsageEvent.objects.filter(request_id__in=ids).values_list("request_id", flat=True))
-    accounts = set(Account.objects.filter(pk__in={r.account_id for r in unique.values()}).values_list("pk", flat=True))
-    keys = set(
-        ApiKey.objects.filter(pk__in={r.api_key_id for r in unique.values() if r.api_key_id}).values_list(
-            "pk", flat=True
-        )
+    existing = set(
+        UsageEvent.objects.filter(request_id__in=[r.request_id for r in rows]).values_list("request_id", flat=True)
     )
-    new = [r for r in unique.values() if r.request_id not in existing and r.account_id in accounts]
+    accounts = set(Account.objects.filter(pk__in={r.account_id for r in rows}).values_list("pk", flat=True))
+    keys = set(ApiKey.objects.filter(pk__in={r.api_key_id for r in rows if r.api_key_id}).values_list("pk", flat=True))
+    new = [r for r in rows if r.request_id not in existing and r.account_id in accounts]
     UsageEvent.objects.bulk_create(
         [
             UsageEvent(
@@ -210,59 +278,50 @@ def _write_portable(rows: list[UsageRow]) -> tuple[int, dict[int, int]]:
             for r in new
         ]
     )
-    charged = [r for r in new if r.cost_units > 0]
-    references = set(
-        LedgerEntry.objects.filter(reference__in=[f"usage:{r.request_id}" for r in charged]).values_list(
-            "reference", flat=True
-        )
-    )
-    entries = [
-        LedgerEntry(
-            wallet_id=r.account_id, kind=LedgerEntry.Kind.USAGE, amount_units=-r.cost_units,
-            reference=f"usage:{r.request_id}", description=f"{r.service}/{r.endpoint}"[:200],
-            created_at=r.created_at,
-        )
-        for r in charged
-        if f"usage:{r.request_id}" not in references
+    groups: dict[tuple[int, dt.date], list[UsageRow]] = defaultdict(list)
+    for r in new:
+        if r.cost_units > 0:
+            groups[(r.account_id, r.created_at.astimezone(dt.UTC).date().replace(day=1))].append(r)
+    charges = [
+        _Charge(account_id, month, len(group), sum(r.cost_units for r in group), max(r.created_at for r in group))
+        for (account_id, month), group in groups.items()
     ]
-    LedgerEntry.objects.bulk_create(entries)
-    debits: dict[int, int] = defaultdict(int)
-    for entry in entries:
-        debits[entry.wallet_id] -= entry.amount_units
-    return len(new), dict(debits)
+    return len(new), charges
 
 
 def _wallets_debit(debits: dict[int, int]) -> list[int]:
-    """Debit each wallet its batch total; return the wallets left in debt."""
-    in_debt = []
-    # In id order, so two writers locking several wallets cannot deadlock.
-    for account_id in sorted(debits):
-        units = debits[account_id]
-        # Both SET expressions read the row as it was before the UPDATE.
-        Wallet.objects.filter(pk=account_id).update(
-            balance_units=Greatest(F("balance_units") - units, Value(0)),
-            debt_units=F("debt_units") + Greatest(Value(units) - F("balance_units"), Value(0)),
-            metered_units=F("metered_units") + units,
+    """Debit each wallet its batch total in one UPDATE; return the wallets left in debt."""
+    if not debits:
+        return []
+    if connection.vendor != "postgresql":
+        for account_id, units in sorted(debits.items()):
+            # Both SET expressions read the row as it was before the UPDATE.
+            Wallet.objects.filter(pk=account_id).update(
+                balance_units=Greatest(F("balance_units") - units, Value(0)),
+                debt_units=F("debt_units") + Greatest(Value(units) - F("balance_units"), Value(0)),
+                metered_units=F("metered_units") + units,
+            )
+        return list(Wallet.objects.filter(pk__in=debits, debt_units__gt=0).values_list("pk", flat=True))
+    table = Wallet._meta.db_table
+    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(debits))
+    params = [value for item in sorted(debits.items()) for value in item]
+    with connection.cursor() as cursor:
+        # The SET expressions read the row as it was before the UPDATE, so the
+        # balance and the debt change from the same old balance.
+        cursor.execute(
+            f"""
+            UPDATE {table} AS w SET
+                balance_units = GREATEST(w.balance_units - d.units, 0),
+                debt_units = w.debt_units + GREATEST(d.units - w.balance_units, 0),
+                metered_units = w.metered_units + d.units,
+                updated_at = now()
+            FROM (VALUES {values}) AS d(account_id, units)
+            WHERE w.account_id = d.account_id
+            RETURNING w.account_id, w.debt_units
+            """,
+            params,
         )
-        if Wallet.objects.filter(pk=account_id, debt_units__gt=0).exists():
-            in_debt.append(account_id)
-    return in_debt
-
-
-def _row_from_fields(fields: dict[bytes, bytes]) -> UsageRow:
-    text = {name.decode(): value.decode() for name, value in fields.items()}
-    return UsageRow(
-        request_id=text["r"],
-        account_id=int(text["a"]),
-        api_key_id=int(text["k"]) if text["k"] else None,
-        service=text["s"],
-        endpoint=text["e"],
-        status_code=int(text["st"]),
-        cost_units=int(text["c"]),
-        latency_ms=int(text["l"]),
-        source=text["src"],
-        created_at=dt.datetime.fromtimestamp(float(text["t"]), tz=dt.UTC),
-    )
+        return [account_id for account_id, debt in cursor.fetchall() if debt > 0]
 
 
 def meter_flush(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None) -> FlushResult:
@@ -281,7 +340,7 @@ def meter_flush(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None)
             entries = client.xrange(STREAM_KEY, count=batch_size)
             if not entries:
                 break
-            result = usage_rows_write([_row_from_fields(fields) for _, fields in entries])
+            result = usage_lines_write([fields[b"v"] for _, fields in entries])
             # Only now, after the commit: a crash before this line makes the next flush redo the batch, harmlessly.
             client.xdel(STREAM_KEY, *[entry_id for entry_id, _ in entries])
             client.eval(_EXTEND, 1, LOCK_KEY, token, LOCK_TTL_MS)

@@ -12,7 +12,7 @@ import time_machine
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from billing.flusher import UsageRow, meter_flush, usage_rows_write
+from billing.flusher import UsageRow, meter_flush, usage_lines_write, usage_rows_write
 from billing.metering import HOLDS_KEY, STREAM_KEY, RedisMeter, get_meter, redis_client
 from billing.models import FreeUsage, Hold, LedgerEntry, UsageEvent, Wallet
 from billing.quotas import Pricing
@@ -31,7 +31,12 @@ def ledger_sum(account_id: int) -> int:
 
 
 def usage_charges(account_id: int) -> int:
-    return LedgerEntry.objects.filter(wallet_id=account_id, kind=LedgerEntry.Kind.USAGE).count()
+    """Calls charged in the ledger: the flusher writes one usage row per account and batch, for their total."""
+    total = LedgerEntry.objects.filter(wallet_id=account_id, kind=LedgerEntry.Kind.USAGE).aggregate(
+        total=Sum("amount_units")
+    )["total"]
+    assert (total or 0) % PRICE == 0
+    return -(total or 0) // PRICE
 
 
 def test_call_writes_no_database_row_until_flushed(owner: Persona) -> None:
@@ -95,11 +100,9 @@ def test_flusher_killed_before_commit_loses_nothing(owner: Persona) -> None:
     before = owner.balance
     for _ in range(2):
         owner.call()
-    from billing.flusher import _row_from_fields
-
-    rows = [_row_from_fields(fields) for _, fields in redis_client().xrange(STREAM_KEY)]
+    lines = [fields[b"v"] for _, fields in redis_client().xrange(STREAM_KEY)]
     with pytest.raises(RuntimeError), transaction.atomic():
-        usage_rows_write(rows)
+        usage_lines_write(lines)
         raise RuntimeError("killed")  # the transaction rolls back, as when the process dies
 
     assert not UsageEvent.objects.exists()
@@ -316,3 +319,10 @@ def test_two_flushers_at_once_charge_once() -> None:
     assert usage_charges(account.pk) == 200
     assert Wallet.objects.get(pk=account.pk).balance_units == before - 200 * PRICE
     assert wallet_reconcile(account_id=account.pk).ok
+
+
+def test_usage_line_round_trips_awkward_text() -> None:
+    from billing.flusher import _row_from_line, usage_line
+
+    row = UsageRow("r\\t1", 5, None, "a\tb", "c\\nd\n", 200, 3, 4, "api", dt.datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC))
+    assert _row_from_line(usage_line(row)) == row
