@@ -14,7 +14,7 @@ accounts and records them three ways, each into an empty table:
    stream, write the batches, delete the entries.
 
 Prints events/s for each and the ratio against the baseline, then checks
-that the ledger holds exactly the charged events, every wallet reconciles
+that the ledger contains exactly the charged units, every wallet reconciles
 and no balance is below zero.
 
 Usage: .venv/bin/python bench/ingest.py [--events 200000] [--accounts 100] [--batch 5000]

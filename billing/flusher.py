@@ -260,7 +260,7 @@ def _events_insert_postgresql(lines: list[bytes]) -> tuple[int, list[_Charge]]:
 
 
 def _events_insert_portable(rows: list[UsageRow]) -> tuple[int, list[_Charge]]:
-    """The same as the PostgreSQL path through the ORM, for SQLite (one writer at a time)."""
+    """Insert the events as the PostgreSQL path does, through the ORM, for SQLite (one writer at a time)."""
     existing = set(
         UsageEvent.objects.filter(request_id__in=[r.request_id for r in rows]).values_list("request_id", flat=True)
     )

@@ -10,12 +10,13 @@ conditional UPDATE reserves, one transaction settles.
 ``RedisMeter`` (production) writes no database row per call. One Lua script
 reserves (free quota, balance, debt, spending cap) and a second one settles,
 appending the usage event to a Redis stream. ``billing.flusher`` moves the
-stream into PostgreSQL in batches: usage events, one ledger row per charged
-call and one balance change per wallet, idempotently by request id.
+stream into PostgreSQL in batches: usage events, one ledger row per account
+and batch for their total, and one balance change per wallet, idempotently
+by request id.
 
 How the Redis balance follows PostgreSQL
 ----------------------------------------
-PostgreSQL stays the book of record. A wallet holds ``balance_units``,
+PostgreSQL stays the book of record. A wallet contains ``balance_units``,
 ``debt_units`` and ``metered_units``, the usage the flusher has charged so
 far. A flush lowers the balance and raises ``metered_units`` by the same
 amount (the debt takes what the balance cannot), so
@@ -28,7 +29,7 @@ adjustments. Redis keeps, per account:
 - ``s:<account>``, a snapshot of ``credit``, the debt and the spending cap,
   read from PostgreSQL on first use and kept for ``SNAPSHOT_TTL_SECONDS``;
 - ``w:<account>``, ``used``: every unit this meter ever reserved or charged,
-  flushed or not, started at ``metered_units`` the first time Redis sees the
+  flushed or not, started at ``metered_units`` the first time Redis meters the
   account; and the units charged in the current month, for the cap.
 
 The spendable balance is ``credit - used``, and the reserve script checks and

@@ -179,8 +179,8 @@ class _Call:
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
         # The key, endpoint and plan come from in-process caches read under
         # self.epochs. The Redis meter checks those epochs in the same script
-        # that counts the rate limit and reserves the price; if one changed,
-        # nothing was counted and the steps run again on fresh reads.
+        # that counts the rate limit and reserves the price. If one changed,
+        # the script counts nothing, and the steps run again on fresh reads.
         for _ in range(3):
             endpoint = self.endpoint = self._route(service_slug, endpoint_name)
             if self.request.method != "POST":
@@ -356,7 +356,7 @@ class _Call:
         )
 
     def _release_reservation(self) -> None:
-        """Give back the reservation of a call that is answered without running (an idempotent replay)."""
+        """Give back the reservation of a call that returns a stored response (an idempotent replay)."""
         if self.reservation is None or self.key is None:
             return
         get_meter().release(account_id=self.key.account_id, request_id=self.request_id, reservation=self.reservation)

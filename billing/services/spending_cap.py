@@ -1,4 +1,4 @@
-"""The optional monthly spending cap of an account (issue 6): set, clear, audited."""
+"""The optional monthly spending cap of an account: set or cleared by its owners, audited."""
 
 from __future__ import annotations
 
