@@ -182,14 +182,21 @@ class _Call:
         # that counts the rate limit and reserves the price. If one changed,
         # the script counts nothing, and the steps run again on fresh reads.
         for _ in range(3):
-            endpoint = self.endpoint = self._route(service_slug, endpoint_name)
-            if self.request.method != "POST":
-                raise MethodNotAllowed(
-                    f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
-                    headers={"Allow": "POST"},
-                )
-            self.key = self.caller or self._authenticate()
-            self._authorize(self.key, endpoint)
+            try:
+                endpoint = self.endpoint = self._route(service_slug, endpoint_name)
+                if self.request.method != "POST":
+                    raise MethodNotAllowed(
+                        f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
+                        headers={"Allow": "POST"},
+                    )
+                self.key = self.caller or self._authenticate()
+                self._authorize(self.key, endpoint)
+            except (NotFound, Unauthorized, Forbidden):
+                # A refusal read from a cache never reaches the meter's epoch check,
+                # so confirm it against the current epochs before answering.
+                if not self._epochs_refreshed():
+                    raise
+                continue
             limits = account_limits(self.key.account_id, epochs=self.epochs)
             if self._admit(self.key, endpoint, limits):
                 break
@@ -289,6 +296,16 @@ class _Call:
         idempotency.complete(
             account_id=self.key.account_id, key=self.idempotency_key, response=response, handler_ran=self.handler_ran
         )
+
+    def _epochs_refreshed(self) -> bool:
+        """Read the epochs again if this call used the ones last seen; True if they had changed."""
+        if settings.M3O_METER != "redis":
+            return False
+        fresh = epochs_read(*EPOCH_NAMES)
+        if not fresh.reachable or all(fresh.get(name) == self.epochs.get(name) for name in EPOCH_NAMES):
+            return False
+        self.epochs = _epochs_seen([fresh.get(name) for name in EPOCH_NAMES])  # type: ignore[misc]
+        return True
 
     def _admit(self, key: KeyState, endpoint: Endpoint, account: AccountLimits) -> bool:
         """Count the call against the rate limits and reserve its price; False if the caches were stale."""

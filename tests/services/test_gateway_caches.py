@@ -63,3 +63,13 @@ def test_revoked_key_is_refused_on_next_call(owner: Persona, meter: str) -> None
     assert owner.call().status_code == 200
     api_key_revoke(key=owner.key, actor=owner.user)
     assert owner.call().status_code == 401
+
+
+def test_published_service_is_found_on_next_call(owner: Persona, meter: str) -> None:
+    helloworld = Service.objects.get(slug="helloworld")
+    service_status_change(service=helloworld, status=Service.Status.DRAFT, changed_by=None)
+    assert owner.call().status_code == 404
+
+    service_status_change(service=helloworld, status=Service.Status.PUBLISHED, changed_by=None)
+
+    assert owner.call().status_code == 200
