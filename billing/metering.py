@@ -169,6 +169,8 @@ class Reservation:
     month: dt.date
     # Calls counted in the rate-limit window (key, account) when the meter checked the limit.
     rate_counts: tuple[int, int] | None = None
+    # The spendable balance after the reservation, where the meter knows it without a query.
+    balance_units: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,7 +654,11 @@ class RedisMeter:
             raise SpendingCapReached(cap_units=int(result[4]), spent_units=int(result[5]), price_units=int(result[6]))
         scope = result[5].decode() if isinstance(result[5], bytes) else str(result[5])
         return Reservation(
-            cost_units=int(result[3]), free_scope=scope, month=month, rate_counts=counts if rate else None
+            cost_units=int(result[3]),
+            free_scope=scope,
+            month=month,
+            rate_counts=counts if rate else None,
+            balance_units=int(result[4]),
         )
 
     def release(self, *, account_id: int, request_id: str, reservation: Reservation) -> None:

@@ -219,7 +219,12 @@ class _Call:
         result = self._dispatch(endpoint, body)
 
         # allow_nan=False: a handler's NaN would otherwise go out as invalid JSON and be charged.
-        response = HttpResponse(json.dumps(result, allow_nan=False), content_type="application/json")
+        content = json.dumps(result, allow_nan=False)
+        if self._settles_after_sending():
+            response: HttpResponse = _SettledAfterSending(content, content_type="application/json")
+            self.settle_after_sending(response)
+            return response
+        response = HttpResponse(content, content_type="application/json")
         self.settle(status_code=200, response=response)
         return response
 
@@ -460,12 +465,56 @@ class _Call:
             units=int(response.get("X-M3O-Cost", 0)),
         )
 
+    def _settles_after_sending(self) -> bool:
+        # The Redis meter's reservation already knows a successful call's cost and balance.
+        # Only /v1 returns this response to the server; the playground renders its own.
+        return (
+            self.source == "api"
+            and self.reservation is not None
+            and self.reservation.balance_units is not None
+            and isinstance(get_meter(), RedisMeter)
+        )
+
+    def settle_after_sending(self, response: _SettledAfterSending) -> None:
+        """Answer with the reserved cost and balance, and settle once the response has been sent.
+
+        Settling changes neither for a successful call, so the client need not
+        wait for it. If the process dies before settling, the hold expires and
+        the call is not charged, as when it dies during the call.
+        """
+        assert self.reservation is not None and self.reservation.balance_units is not None
+        record = self._record(200)
+        reservation = self.reservation
+        self.settled = True
+        response["X-M3O-Cost"] = str(reservation.cost_units)
+        response["X-M3O-Balance"] = str(reservation.balance_units)
+
+        def settle() -> None:
+            try:
+                get_meter().settle(record=record, reservation=reservation)
+            except Exception as exc:
+                logger.error("Call not settled after sending", request_id=record.request_id, error=str(exc))
+
+        response.after_sending = settle
+
     def settle(self, *, status_code: int, response: HttpResponse) -> None:
         """Charge or release the reservation and record the call; only calls with a known key are recorded."""
         if self.key is None or self.settled:
             return
         self.settled = True
-        record = CallRecord(
+        record = self._record(status_code)
+        try:
+            settlement = get_meter().settle(record=record, reservation=self.reservation)
+        except MeterUnavailable as exc:
+            # The hold stays in the meter and is released when it expires, so the call is not charged.
+            logger.error("Call not settled: meter unavailable", request_id=self.request_id, error=str(exc))
+            return
+        response["X-M3O-Cost"] = str(settlement.charged_units)
+        response["X-M3O-Balance"] = str(settlement.balance_units)
+
+    def _record(self, status_code: int) -> CallRecord:
+        assert self.key is not None
+        return CallRecord(
             request_id=self.request_id,
             account_id=self.key.account_id,
             # Callers without a key (the playground) carry a negative stand-in id.
@@ -476,11 +525,17 @@ class _Call:
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             source=self.source,
         )
+
+
+class _SettledAfterSending(HttpResponse):
+    """A successful call's response that settles the call when the server closes it, after sending it."""
+
+    after_sending: Callable[[], None] | None = None
+
+    def close(self) -> None:
         try:
-            settlement = get_meter().settle(record=record, reservation=self.reservation)
-        except MeterUnavailable as exc:
-            # The hold stays in the meter and is released when it expires, so the call is not charged.
-            logger.error("Call not settled: meter unavailable", request_id=self.request_id, error=str(exc))
-            return
-        response["X-M3O-Cost"] = str(settlement.charged_units)
-        response["X-M3O-Balance"] = str(settlement.balance_units)
+            super().close()
+        finally:
+            after, self.after_sending = self.after_sending, None
+            if after is not None:
+                after()

@@ -326,3 +326,12 @@ def test_usage_line_round_trips_awkward_text() -> None:
 
     row = UsageRow("r\\t1", 5, None, "a\tb", "c\\nd\n", 200, 3, 4, "api", dt.datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC))
     assert _row_from_line(usage_line(row)) == row
+
+
+def test_playground_call_is_settled_on_redis(owner: Persona) -> None:
+    response = owner.client.post(
+        "/playground/helloworld/Call/run", data='{"name": "Alice"}', content_type="application/json"
+    )
+    meter_flush()
+    assert response.status_code == 200
+    assert UsageEvent.objects.filter(account=owner.account, source="playground", cost_units=PRICE).count() == 1
