@@ -72,7 +72,7 @@ import redis
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -224,9 +224,7 @@ def month_charged_units(*, account_id: int, month: dt.date) -> int:
     return -(charged or 0) + (held or 0)
 
 
-def _subquery_sum(queryset: Any, field: str) -> Any:
-    from django.db.models import OuterRef, Subquery
-
+def _subquery_sum(queryset: Any, field: str) -> Subquery:
     return Subquery(
         queryset.filter(wallet_id=OuterRef("pk")).order_by().values("wallet_id").annotate(total=Sum(field)).values("total")[:1]
     )
@@ -388,10 +386,6 @@ def generation_key(account_id: int) -> str:
 
 def free_key(account_id: int, month: dt.date, scope: str) -> str:
     return f"{PREFIX}f:{account_id}:{month:%Y-%m}:{scope}"
-
-
-def hold_value(*, cost_units: int, month: dt.date, scope: str, account_id: int, at: float) -> str:
-    return f"{cost_units}|{month:%Y-%m}|{scope}|{account_id}|{at:.3f}"
 
 
 # Shared by the scripts: split a hold value "cost|month|scope|account|time".
