@@ -19,11 +19,14 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import structlog
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,13 +98,17 @@ class KeyCache:
         with self._lock:
             self._entries.clear()
 
-    def authenticate(self, secret: str) -> KeyState | None:
-        """Return the state of the key with this secret, or None if there is no such key."""
+    def authenticate(self, secret: str, *, epochs: Epochs | None = None) -> KeyState | None:
+        """Return the state of the key with this secret, or None if there is no such key.
+
+        ``epochs`` is the caller's read of the shared epochs (``epochs_read``),
+        so one round trip serves every in-process cache of a call.
+        """
         if not looks_like_key(secret):
             return None
         key_hash = hash_key(secret)
         now = time.monotonic()
-        epoch = _read_epoch()
+        epoch = _read_epoch() if epochs is None else epochs.get(EPOCH_CACHE_KEY)
 
         entry = self._entries.get(key_hash)
         if entry is None or epoch is _unreachable or entry.epoch != epoch or now - entry.loaded_at >= CACHE_TTL_SECONDS:
@@ -153,15 +160,119 @@ def _monotonic_age(last_used_at: dt.datetime | None, now: float) -> float:
 _warned_at = 0.0
 
 
-def _read_epoch() -> object:
+class Epochs:
+    """Shared epochs read in one round trip; ``get`` answers the unreachable marker if the read failed.
+
+    On Redis the values are the raw stored bytes, so that a Redis script can
+    compare them too (``redis_keys``); they are opaque: only equality matters.
+    """
+
+    def __init__(self, values: dict[str, Any] | None) -> None:
+        self._values = values
+
+    @property
+    def reachable(self) -> bool:
+        return self._values is not None
+
+    def get(self, name: str) -> object:
+        if self._values is None:
+            return _unreachable
+        return self._values.get(name)
+
+
+def epochs_redis() -> Any | None:
+    """The shared cache's Redis client, or None when the cache is not Redis."""
+    if not isinstance(cache, RedisCache):
+        return None
+    return cache._cache.get_client(write=False)
+
+
+def epoch_redis_key(name: str) -> str:
+    return cache.make_and_validate_key(name)
+
+
+def epochs_read(*names: str) -> Epochs:
+    """Read the named epochs from the shared cache at once (one MGET on Redis)."""
     global _warned_at
     try:
-        return cache.get(EPOCH_CACHE_KEY)
+        client = epochs_redis()
+        if client is None:
+            return Epochs(cache.get_many(names))
+        return Epochs(dict(zip(names, client.mget([epoch_redis_key(name) for name in names]))))
     except Exception as exc:
         if time.monotonic() - _warned_at > 60:
             _warned_at = time.monotonic()
-            logger.warning("Auth epoch unreadable; reading API keys from the database", error=str(exc))
-        return _unreachable
+            logger.warning("Cache epochs unreadable; reading from the database", error=str(exc))
+        return Epochs(None)
+
+
+def epoch_bump(name: str) -> None:
+    """Make every process drop what it cached under epoch ``name``, now and once the transaction commits.
+
+    See ``auth_epoch_bump`` for why twice.
+    """
+
+    def bump() -> None:
+        try:
+            cache.set(name, uuid.uuid4().hex, timeout=None)
+        except Exception as exc:
+            logger.error("Cache epoch not updated; cached entries expire on their own", epoch=name, error=str(exc))
+
+    bump()
+    transaction.on_commit(bump)
+
+
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class _Cached(Generic[V]):
+    value: V
+    epoch: object
+    expires_at: float
+
+
+class EpochCache(Generic[V]):
+    """A small in-process cache whose entries live until their epoch changes or they expire.
+
+    A loader returns the value and how long it may live at most (``None``:
+    the cache's own lifetime). An unreachable epoch stores nothing, so every
+    call reads the database until the shared cache is back.
+    """
+
+    def __init__(self, *, epoch_name: str, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self.epoch_name = epoch_name
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._entries: OrderedDict[Hashable, _Cached[V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key: Hashable, *, epochs: Epochs, load: Callable[[], tuple[V, float | None]]) -> V:
+        epoch = epochs.get(self.epoch_name)
+        # Wall-clock time, since lifetimes end at a date (a scheduled price change).
+        now = time.time()
+        entry = self._entries.get(key)
+        if entry is not None and epoch is not _unreachable and entry.epoch == epoch and now < entry.expires_at:
+            return entry.value
+        # The epoch was read before the database, so a change committed after
+        # this read sets a newer epoch and the next call reloads.
+        value, lifetime = load()
+        if epoch is not _unreachable:
+            ttl = self._ttl if lifetime is None else min(self._ttl, lifetime)
+            with self._lock:
+                self._entries[key] = _Cached(value, epoch, now + ttl)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+        return value
+
+
+def _read_epoch() -> object:
+    return epochs_read(EPOCH_CACHE_KEY).get(EPOCH_CACHE_KEY)
 
 
 def _set_new_epoch() -> None:

@@ -65,6 +65,7 @@ VIEW_PERMISSIONS: dict[str, Permission] = {
     "billing_alert_add": Permission.BILLING,
     "billing_alert_remove": Permission.BILLING,
     "billing_time_zone": Permission.BILLING,
+    "billing_spending_cap": Permission.BILLING,
     "billing_invoice": Permission.BILLING,
     "billing_invoice_pdf": Permission.BILLING,
     "usage": Permission.USAGE,

@@ -3,9 +3,16 @@
 
 Starts granian (one worker by default) on loopback with PostgreSQL and Redis,
 creates an account and key, and loads both endpoints with wrk in alternating
-rounds after a warm-up. Prints requests/s, p50 and p99 of each and the ratio,
-then checks the money invariants: every successful call charged once, the
-ledger equal to the balance, no balance below zero.
+rounds after a warm-up:
+
+1. maximum load: each round keeps --connections requests in flight;
+2. offered load: both endpoints at the same rate, half the gateway's maximum
+   (the median of step 1), paced by wrk's per-request delay.
+
+Prints requests/s, p50 and p99 of each and the ratios, then flushes the
+meter and checks the money invariants: the usage ledger equals the
+successful calls times the price, every wallet reconciles with its ledger
+and no balance is below zero.
 
 Usage: .venv/bin/python bench/gateway.py [--rounds 3] [--seconds 10] [--connections 32] [--workers 1]
 Needs wrk (apt-get install wrk), PostgreSQL and Redis (DATABASE_URL, REDIS_URL;
@@ -15,10 +22,12 @@ defaults to the local servers and a database named m3o_bench).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,10 +45,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str], script_dir: Path) -> dict[str, float]:
+def wrk(
+    url: str, *, seconds: int, connections: int, headers: dict[str, str], script_dir: Path, rate: float = 0.0
+) -> dict[str, float]:
+    """Run wrk once; with ``rate``, each connection waits so that all together offer about that many requests/s."""
     lua = script_dir / "post.lua"
     header_lines = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items())
-    lua.write_text(f'wrk.method = "POST"\nwrk.body = \'{BODY}\'\n{header_lines}')
+    pacing = f"function delay() return {connections * 1000 / rate:.3f} end\n" if rate else ""
+    lua.write_text(f'wrk.method = "POST"\nwrk.body = \'{BODY}\'\n{header_lines}{pacing}')
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
@@ -63,6 +76,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each round in seconds (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent wrk connections (default 32)")
     parser.add_argument("--workers", type=int, default=1, help="granian worker processes (default 1)")
+    parser.add_argument(
+        "--paced-connections", type=int, default=8, help="wrk connections for the offered-load rounds (default 8)"
+    )
     parser.add_argument(
         "--recreate-database", action="store_true", help="drop and create the benchmark database first"
     )
@@ -89,13 +105,16 @@ def main() -> None:
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "m3o_web.settings"
     django.setup()
+    from django.conf import settings
     from django.core.cache import cache
+    from django.db.models import Sum
 
     from allauth.account.models import EmailAddress
 
     from accounts.models import Account, ApiKey, User
     from accounts.services import api_key_create
     from billing.models import LedgerEntry, UsageEvent, Wallet
+    from catalog.models import Endpoint
     from billing.services import wallet_apply, wallet_reconcile
 
     cache.clear()
@@ -119,36 +138,63 @@ def main() -> None:
             "baseline": (f"{base}/v1/bench/echo", {}),
             "gateway": (f"{base}/v1/helloworld/Call", {"Authorization": f"Bearer {secret}"}),
         }
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        peak: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        offered: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         with tempfile.TemporaryDirectory() as scratch:
+            run = functools.partial(wrk, seconds=args.seconds, script_dir=Path(scratch))
             for name, (url, headers) in targets.items():  # warm-up
-                wrk(url, seconds=max(args.seconds // 3, 1), connections=args.connections, headers=headers, script_dir=Path(scratch))
+                run(url, connections=args.connections, headers=headers, seconds=max(args.seconds // 3, 1))
             for _ in range(args.rounds):
                 for name, (url, headers) in targets.items():
-                    results[name].append(
-                        wrk(url, seconds=args.seconds, connections=args.connections, headers=headers, script_dir=Path(scratch))
-                    )
+                    peak[name].append(run(url, connections=args.connections, headers=headers))
+            rate = _median([r["rps"] for r in peak["gateway"]]) / 2
+            for _ in range(args.rounds):
+                for name, (url, headers) in targets.items():
+                    offered[name].append(run(url, connections=args.paced_connections, headers=headers, rate=rate))
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    print(f"{'endpoint':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-    summary = {}
-    for name, rounds in results.items():
-        best = max(rounds, key=lambda r: r["rps"])
-        median_rps = sorted(r["rps"] for r in rounds)[len(rounds) // 2]
-        summary[name] = (median_rps, best)
-        print(f"{name:<10} {median_rps:>10.0f} {best['p50_ms']:>8.2f} {best['p99_ms']:>8.2f} {sum(r['errors'] for r in rounds):>8.0f}")
-    ratio = summary["gateway"][0] / summary["baseline"][0]
-    print(f"ratio (gateway / baseline req/s, median of {args.rounds} rounds): {ratio:.1%}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; granian workers {args.workers}")
+    print(f"{'load':<26} {'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for label, results, clients in (
+        (f"maximum, {args.connections} connections", peak, args.connections),
+        (f"offered {rate:.0f}/s, {args.paced_connections} conns", offered, args.paced_connections),
+    ):
+        for name, rounds in results.items():
+            print(
+                f"{label:<26} {name:<10} {_median([r['rps'] for r in rounds]):>9.0f} "
+                f"{_median([r['p50_ms'] for r in rounds]):>8.2f} {_median([r['p99_ms'] for r in rounds]):>8.2f} "
+                f"{sum(r['errors'] for r in rounds):>8.0f}"
+            )
+    ratio = _median([r["rps"] for r in peak["gateway"]]) / _median([r["rps"] for r in peak["baseline"]])
+    p99_ratio = _median([r["p99_ms"] for r in offered["gateway"]]) / _median([r["p99_ms"] for r in offered["baseline"]])
+    print(f"ratio (gateway / baseline req/s, median of {args.rounds} rounds): {ratio:.1%} (target >= 30%)")
+    print(f"p99 ratio at the same offered load (gateway / baseline): {p99_ratio:.2f}x (target <= 3x)")
 
+    flushed = 0
+    if settings.M3O_METER == "redis":
+        from billing.flusher import meter_flush
+
+        while (result := meter_flush()).events or result.locked_out:
+            flushed += result.events
+    price = Endpoint.objects.get(service__slug="helloworld", name="Call").price_units
     successes = UsageEvent.objects.filter(account=account, status_code=200).count()
-    charged = LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.USAGE).count()
+    charged = LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.USAGE).aggregate(
+        total=Sum("amount_units")
+    )["total"] or 0
     reconciled = wallet_reconcile(account_id=account.pk)
     negative = Wallet.objects.filter(balance_units__lt=0).count()
-    print(f"successful calls {successes}, usage ledger entries {charged}, reconciles {reconciled.ok}, negative wallets {negative}")
-    if successes != charged or not reconciled.ok or negative:
+    print(
+        f"meter {settings.M3O_METER}, flushed {flushed} events; successful calls {successes} x price {price} = "
+        f"{successes * price}, usage ledger {-charged}, reconciles {reconciled.ok}, negative wallets {negative}"
+    )
+    if successes * price != -charged or not reconciled.ok or negative:
         sys.exit("Money invariant broken: see the line above.")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def _create_database(url: str, *, recreate: bool) -> None:

@@ -8,4 +8,4 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing and usage"
 
     def ready(self) -> None:
-        from billing import receivers  # noqa: F401  (connects receivers)
+        from billing import metering, quotas, receivers  # noqa: F401  (connects receivers)

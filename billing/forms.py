@@ -1,4 +1,4 @@
-"""Operator forms in admin: credit grants and adjustments, refunds."""
+"""Operator forms in admin (credit grants and adjustments, refunds) and the spending cap form."""
 
 from __future__ import annotations
 
@@ -40,3 +40,17 @@ class RefundForm(forms.Form):
     @property
     def amount_cents(self) -> int:
         return int(self.cleaned_data["amount"] * 100)
+
+
+class SpendingCapForm(forms.Form):
+    cap = forms.DecimalField(
+        label="Monthly spending cap (US dollars)",
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        help_text="Calls get 402 once this month's charges reach it. Months are calendar months in UTC.",
+    )
+
+    @property
+    def cap_units(self) -> int:
+        return int(self.cleaned_data["cap"] * UNITS_PER_DOLLAR)

@@ -35,12 +35,22 @@ class Wallet(models.Model):
     balance_units = models.BigIntegerField(default=0)
     # While above zero, the meter rejects every call with 402 (see DatabaseMeter.reserve).
     debt_units = models.BigIntegerField(default=0)
+    # Usage charged through the Redis meter's flusher since the wallet opened. A
+    # flush lowers balance_units and raises this by the same amount, so
+    # balance + metered - debt changes only with credits and debits outside
+    # metering (see billing/metering.py).
+    metered_units = models.BigIntegerField(default=0)
+    # The most this account's calls may be charged in a calendar month (UTC); empty: no cap.
+    spending_cap_units = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(balance_units__gte=0), name="billing_wallet_balance_non_negative"),
             models.CheckConstraint(condition=models.Q(debt_units__gte=0), name="billing_wallet_debt_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(spending_cap_units__gte=0), name="billing_wallet_spending_cap_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -489,7 +499,7 @@ class Plan(models.Model):
     slug = models.SlugField(unique=True)
     monthly_price_cents = models.PositiveIntegerField(default=0, help_text="US cents a month; 0 for a free plan.")
     included_free_calls = models.PositiveIntegerField(default=0, help_text="Calls a month that are not charged.")
-    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Calls a minute per account; empty: no limit.")
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Calls a minute per account; empty: the platform default.")
     storage_cap_mb = models.PositiveIntegerField(
         null=True, blank=True, help_text="Bytes each data service may store for an account, in MB; empty: no cap."
     )

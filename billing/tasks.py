@@ -59,6 +59,16 @@ def holds_release_expired() -> int:
 
 
 @shared_task
+def meter_flush() -> int:
+    """Settle the Redis meter's usage into the database; return the events moved. Safe to run twice or at once."""
+    if settings.M3O_METER != "redis":
+        return 0
+    from billing.flusher import meter_flush as flush
+
+    return flush().events
+
+
+@shared_task
 def wallets_reconcile() -> int:
     """Check every wallet against its ledger, email the operators any mismatch; return how many mismatch.
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("alerts/", views.alert_add, name="billing_alert_add"),
     path("alerts/<int:alert_id>/remove/", views.alert_remove, name="billing_alert_remove"),
     path("time-zone/", views.time_zone_update, name="billing_time_zone"),
+    path("spending-cap/", views.spending_cap, name="billing_spending_cap"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="billing_invoice"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="billing_invoice_pdf"),
     path("stripe/webhook/", views.stripe_webhook, name="billing_stripe_webhook"),

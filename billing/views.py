@@ -15,11 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import with_membership
 from accounts.models import Membership
+from billing.forms import SpendingCapForm
 from billing.invoice_pdf import invoice_pdf_render
+from billing.metering import month_spent_units
 from m3o_web.metrics import WEBHOOK_FAILURES
 from m3o_web.money import dollars
 from billing.models import UNITS_PER_CENT, BalanceAlert, Invoice, InvoiceLine, Payment, Plan, SavedCard
@@ -48,6 +50,7 @@ from billing.services.payments import (
     topup_start,
 )
 from billing.services.plans import plan_subscribe
+from billing.services.spending_cap import spending_cap_set
 from billing.services.thresholds import SettingsError, auto_topup_configure, balance_alert_add, balance_alert_label
 from billing.stripe_client import stripe_event_verify
 from billing.templatetags.money import usd
@@ -394,3 +397,31 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse("Malformed body.", status=400)
     stripe_event_process(event=event)
     return HttpResponse(status=200)
+
+
+@require_http_methods(["GET", "POST"])
+@with_membership
+def spending_cap(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Show the monthly spending cap and this month's charges; set or clear the cap."""
+    account = membership.account
+    wallet = wallet_for_account(account)
+    form = SpendingCapForm(initial={"cap": dollars(wallet.spending_cap_units)} if wallet.spending_cap_units else None)
+    if request.method == "POST":
+        if rejected := _redirect_unless_paying(request, membership, "change the spending cap"):
+            return rejected
+        if "clear" in request.POST:
+            spending_cap_set(account=account, cap_units=None, actor=request.user)
+            messages.success(request, "Spending cap cleared: calls are limited only by the balance.")
+            return redirect("billing_spending_cap")
+        form = SpendingCapForm(request.POST)
+        if form.is_valid():
+            spending_cap_set(account=account, cap_units=form.cap_units, actor=request.user)
+            messages.success(request, f"Spending cap set to {usd(form.cap_units)} a month.")
+            return redirect("billing_spending_cap")
+    context = {
+        "wallet": wallet,
+        "form": form,
+        "spent_units": month_spent_units(account.pk),
+        "can_pay": membership.role in PAYING_ROLES,
+    }
+    return render(request, "billing/spending_cap.html", context, status=400 if form.errors else 200)

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Service catalog"
+
+    def ready(self) -> None:
+        from catalog import selectors  # noqa: F401  (connects the gateway cache's receivers)

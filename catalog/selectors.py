@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
-from catalog.models import Category, Endpoint, EndpointPrice, Service
+from accounts.authentication import EpochCache, Epochs, epoch_bump
+from catalog.models import Category, Endpoint, EndpointPrice, Service, UpstreamConfig
 
 CALLABLE_STATUSES = [Service.Status.PUBLISHED, Service.Status.DEPRECATED]
 
@@ -93,6 +97,60 @@ def endpoint_for_call(*, service_slug: str, endpoint_name: str) -> Endpoint | No
         )
         .first()
     )
+
+
+CATALOG_EPOCH_KEY = "m3o:catalog-epoch"
+CALL_CACHE_TTL_SECONDS = 60
+_call_cache: EpochCache[Endpoint | None] = EpochCache(epoch_name=CATALOG_EPOCH_KEY, ttl_seconds=CALL_CACHE_TTL_SECONDS)
+
+
+def endpoint_for_call_cached(*, service_slug: str, endpoint_name: str, epochs: Epochs) -> Endpoint | None:
+    """``endpoint_for_call`` from this process's cache, for the gateway's hot path.
+
+    Every catalog change (service, endpoint, price, upstream) bumps the shared
+    catalog epoch, so the next call in every process reads the database again.
+    A price that takes effect later, with no write at that moment, ends the
+    entry's life at its effective time.
+    """
+    key = (service_slug.lower(), endpoint_name.lower())
+    return _call_cache.get(key, epochs=epochs, load=lambda: _endpoint_for_call_load(service_slug, endpoint_name))
+
+
+def _endpoint_for_call_load(service_slug: str, endpoint_name: str) -> tuple[Endpoint | None, float | None]:
+    now = timezone.now()
+    endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
+    if endpoint is None:
+        return None, None
+    next_price_at = (
+        EndpointPrice.objects.filter(endpoint=endpoint, effective_from__gt=now)
+        .order_by("effective_from")
+        .values_list("effective_from", flat=True)
+        .first()
+    )
+    return endpoint, None if next_price_at is None else max((next_price_at - now).total_seconds(), 0.0)
+
+
+@receiver(post_save, sender=Service, dispatch_uid="catalog_epoch_service_saved")
+@receiver(post_delete, sender=Service, dispatch_uid="catalog_epoch_service_deleted")
+@receiver(post_save, sender=Endpoint, dispatch_uid="catalog_epoch_endpoint_saved")
+@receiver(post_delete, sender=Endpoint, dispatch_uid="catalog_epoch_endpoint_deleted")
+@receiver(post_save, sender=EndpointPrice, dispatch_uid="catalog_epoch_price_saved")
+@receiver(post_delete, sender=EndpointPrice, dispatch_uid="catalog_epoch_price_deleted")
+@receiver(post_save, sender=UpstreamConfig, dispatch_uid="catalog_epoch_upstream_saved")
+@receiver(post_delete, sender=UpstreamConfig, dispatch_uid="catalog_epoch_upstream_deleted")
+def _catalog_changed(sender: type[Any], **kwargs: Any) -> None:
+    catalog_changed()
+
+
+def call_cache_clear() -> None:
+    """Forget this process's cached endpoints (tests; the epoch does it across processes)."""
+    _call_cache.clear()
+
+
+def catalog_changed() -> None:
+    """Make every process reload the endpoints it cached; for writes that send no model signal (``update()``)."""
+    epoch_bump(CATALOG_EPOCH_KEY)
+    _call_cache.clear()
 
 
 def endpoint_price_at(*, endpoint: Endpoint, at: datetime) -> int:

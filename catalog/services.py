@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from catalog import crypto
 from catalog.models import Category, Endpoint, EndpointPrice, Service, UpstreamConfig
+from catalog.selectors import catalog_changed
 from catalog.validation import examples_problems, schema_problems
 
 logger = structlog.get_logger(__name__)
@@ -208,6 +209,7 @@ def service_status_change(*, service: Service, status: str, changed_by: User | N
     )
     service.status = status
     if updated:
+        catalog_changed()  # update() sends no signal; the gateway caches endpoints
         logger.info(
             "Service status changed",
             service=service.slug,

@@ -197,6 +197,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.holds_release_expired",
         "schedule": 60,
     },
+    "meter-flush": {
+        "task": "billing.tasks.meter_flush",
+        "schedule": env.integer("M3O_METER_FLUSH_SECONDS", 2, minimum=1),
+        # A flush that waited longer than a few intervals is superseded by the next one.
+        "options": {"expires": 30},
+    },
     "idempotency-records-purge": {
         "task": "services.tasks.idempotency_records_purge",
         "schedule": 3600,
@@ -355,7 +361,14 @@ M3O_UNITS_PAST_ALLOWANCE = env.integer("M3O_UNITS_PAST_ALLOWANCE", 1, minimum=0)
 M3O_RATE_LIMIT_PER_KEY = env.integer("M3O_RATE_LIMIT_PER_KEY", 600, minimum=1)
 M3O_RATE_LIMIT_PER_ACCOUNT = env.integer("M3O_RATE_LIMIT_PER_ACCOUNT", 1200, minimum=1)
 M3O_RATE_LIMIT_WINDOW_SECONDS = env.integer("M3O_RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1)
-M3O_METER = env.choice("M3O_METER", "database", ("database",))
+# Where calls are charged: "redis" (one script per call, flushed to the database
+# in batches; billing/metering.py) or "database" (one transaction per call).
+M3O_METER = env.choice("M3O_METER", "redis" if REDIS_URL else "database", ("database", "redis"))
+if M3O_METER == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("M3O_METER=redis needs REDIS_URL.")
+# How often the flusher moves the Redis meter's usage into the database; the
+# most usage a Redis crash can lose is what arrived since the last flush.
+M3O_METER_FLUSH_SECONDS = env.integer("M3O_METER_FLUSH_SECONDS", 2, minimum=1)
 # The dashboard refreshes an API key's "last used" time at most this often,
 # so that a busy key does not write its row on every call.
 M3O_KEY_LAST_USED_RESOLUTION_SECONDS = env.integer("M3O_KEY_LAST_USED_RESOLUTION_SECONDS", 60, minimum=0)

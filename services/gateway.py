@@ -11,7 +11,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import structlog
 from django.conf import settings
@@ -19,11 +20,23 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.authentication import KeyState, key_cache
-from billing.metering import CallRecord, InsufficientCredit, get_meter, is_chargeable
-from billing.quotas import FreeCall, call_cost, free_call_return
+from accounts.authentication import EPOCH_CACHE_KEY, Epochs, KeyState, epoch_redis_key, epochs_read, key_cache
+from billing.metering import (
+    CallRecord,
+    EpochGuard,
+    EpochsChanged,
+    InsufficientCredit,
+    MeterUnavailable,
+    RateLimitExceeded,
+    RateWindow,
+    RedisMeter,
+    Reservation,
+    SpendingCapReached,
+    get_meter,
+)
+from billing.quotas import PLAN_EPOCH_KEY, AccountLimits, Pricing, account_limits
 from catalog.models import Endpoint, Service
-from catalog.selectors import endpoint_for_call
+from catalog.selectors import CATALOG_EPOCH_KEY, endpoint_for_call_cached
 from m3o_web.metrics import record_call
 from m3o_web.money import dollars
 from m3o_web.errors import (
@@ -43,7 +56,14 @@ from services import idempotency
 from services.credentials import key_from_authorization
 from services.kit import CallContext
 from services.payload import parse_body, read_body, validate_body
-from services.ratelimit import Decision, default_limits, get_rate_limiter
+from services.ratelimit import (
+    Decision,
+    Limits,
+    current_window,
+    decision_from_counts,
+    get_rate_limiter,
+    limits_for_plan,
+)
 from services.upstream import upstream_call
 
 logger = structlog.get_logger(__name__)
@@ -55,6 +75,33 @@ ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 def format_usd(units: int) -> str:
     return f"US${dollars(units):.6f}"
+
+
+# The epochs of the in-process caches a call reads (API keys, catalog, plans).
+EPOCH_NAMES = (EPOCH_CACHE_KEY, CATALOG_EPOCH_KEY, PLAN_EPOCH_KEY)
+# With the Redis meter, the epochs last seen by this process: the meter's
+# script checks them, so a call needs no round trip of its own to read them.
+_seen_epochs: Epochs | None = None
+
+
+def _epochs_for_call() -> Epochs:
+    global _seen_epochs
+    if settings.M3O_METER != "redis":
+        return epochs_read(*EPOCH_NAMES)
+    if _seen_epochs is None or not _seen_epochs.reachable:
+        _seen_epochs = epochs_read(*EPOCH_NAMES)
+    return _seen_epochs
+
+
+def _epochs_seen(values: list[bytes | None]) -> Epochs:
+    global _seen_epochs
+    _seen_epochs = Epochs(dict(zip(EPOCH_NAMES, values)))
+    return _seen_epochs
+
+
+def _guard(epochs: Epochs) -> EpochGuard:
+    values = tuple(value if isinstance(value, bytes) else None for value in map(epochs.get, EPOCH_NAMES))
+    return EpochGuard(keys=tuple(epoch_redis_key(name) for name in EPOCH_NAMES), values=values)
 
 
 @csrf_exempt
@@ -122,51 +169,71 @@ class _Call:
         self.started = started
         self.key: KeyState | None = None
         self.endpoint: Endpoint | None = None
-        self.price_units = 0
-        self.reserved = False
+        self.reservation: Reservation | None = None
         self.settled = False
         self.rate_decision: Decision | None = None
         self.idempotency_key: str | None = None
         self.handler_ran = False
-        self.free_call: FreeCall | None = None
+        self.epochs: Epochs = _epochs_for_call()
 
     def run(self, service_slug: str, endpoint_name: str) -> HttpResponse:
-        endpoint = self.endpoint = self._route(service_slug, endpoint_name)
-        if self.request.method != "POST":
-            raise MethodNotAllowed(
-                f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
-                headers={"Allow": "POST"},
+        # The key, endpoint and plan come from in-process caches read under
+        # self.epochs. The Redis meter checks those epochs in the same script
+        # that counts the rate limit and reserves the price. If one changed,
+        # the script counts nothing, and the steps run again on fresh reads.
+        for _ in range(3):
+            try:
+                endpoint = self.endpoint = self._route(service_slug, endpoint_name)
+                if self.request.method != "POST":
+                    raise MethodNotAllowed(
+                        f"{self.request.method} is not allowed; call endpoints with POST and a JSON body.",
+                        headers={"Allow": "POST"},
+                    )
+                self.key = self.caller or self._authenticate()
+                self._authorize(self.key, endpoint)
+            except (NotFound, Unauthorized, Forbidden):
+                # A refusal read from a cache never reaches the meter's epoch check,
+                # so confirm it against the current epochs before answering.
+                if not self._epochs_refreshed():
+                    raise
+                continue
+            limits = account_limits(self.key.account_id, epochs=self.epochs)
+            if self._admit(self.key, endpoint, limits):
+                break
+        else:
+            raise ServiceUnavailable(
+                "The platform's configuration kept changing during this call, so it was not completed or charged. "
+                "Retry shortly.",
+                error_id="v1.retry",
+                headers={"Retry-After": "1"},
             )
-        self.key = self.caller or self._authenticate()
-        self._authorize(self.key, endpoint)
-        self._rate_limit(self.key)
 
         raw = read_body(self.request, max_bytes=settings.M3O_MAX_BODY_BYTES)
         body = parse_body(raw, max_bytes=settings.M3O_MAX_BODY_BYTES, max_depth=settings.M3O_MAX_JSON_DEPTH)
         validate_body(body, endpoint.request_schema)
         replay = self._claim_idempotency_key(service_slug, endpoint_name, raw)
         if replay is not None:
+            self._release_reservation()
             return replay
 
-        cost = call_cost(
-            account_id=self.key.account_id,
-            endpoint_id=endpoint.pk,
-            price_units=endpoint.price_units,
-            free_quota=endpoint.free_quota,
-        )
-        self.free_call = cost.free_call
-        self._reserve(cost.units)
         result = self._dispatch(endpoint, body)
 
         # allow_nan=False: a handler's NaN would otherwise go out as invalid JSON and be charged.
-        response = HttpResponse(json.dumps(result, allow_nan=False), content_type="application/json")
+        content = json.dumps(result, allow_nan=False)
+        if self._settles_after_sending():
+            response: HttpResponse = _SettledAfterSending(content, content_type="application/json")
+            self.settle_after_sending(response)
+            return response
+        response = HttpResponse(content, content_type="application/json")
         self.settle(status_code=200, response=response)
         return response
 
     def _route(self, service_slug: str, endpoint_name: str) -> Endpoint:
         endpoint = None
         if SERVICE_NAME.fullmatch(service_slug) and ENDPOINT_NAME.fullmatch(endpoint_name):
-            endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
+            endpoint = endpoint_for_call_cached(
+                service_slug=service_slug, endpoint_name=endpoint_name, epochs=self.epochs
+            )
         if endpoint is None:
             raise NotFound(
                 f"No endpoint {service_slug[:64]}/{endpoint_name[:64]}. See {settings.SITE_URL}/explore/ for the services "
@@ -183,7 +250,7 @@ class _Call:
                 f"create one at {settings.SITE_URL}/keys/.",
                 error_id="v1.missing_key",
             )
-        key = key_cache.authenticate(secret)
+        key = key_cache.authenticate(secret, epochs=self.epochs)
         if key is None:
             raise Unauthorized(
                 f"Invalid API key. Check the key, or create a new one at {settings.SITE_URL}/keys/.",
@@ -235,29 +302,116 @@ class _Call:
             account_id=self.key.account_id, key=self.idempotency_key, response=response, handler_ran=self.handler_ran
         )
 
-    def _rate_limit(self, key: KeyState) -> None:
-        limits = default_limits()
-        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
-        self.rate_decision = decision
-        if not decision.allowed:
-            raise TooManyRequests(
-                f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
-                f"Retry after {decision.reset_seconds} seconds.",
-            )
+    def _epochs_refreshed(self) -> bool:
+        """Read the epochs again if this call used the ones last seen; True if they had changed."""
+        if settings.M3O_METER != "redis":
+            return False
+        fresh = epochs_read(*EPOCH_NAMES)
+        if not fresh.reachable or all(fresh.get(name) == self.epochs.get(name) for name in EPOCH_NAMES):
+            return False
+        self.epochs = _epochs_seen([fresh.get(name) for name in EPOCH_NAMES])  # type: ignore[misc]
+        return True
 
-    def _reserve(self, price_units: int) -> None:
-        assert self.key is not None
+    def _admit(self, key: KeyState, endpoint: Endpoint, account: AccountLimits) -> bool:
+        """Count the call against the rate limits and reserve its price; False if the caches were stale."""
+        limits = limits_for_plan(account.rate_limit_per_minute)
+        pricing = Pricing(
+            endpoint_id=endpoint.pk,
+            price_units=endpoint.price_units,
+            free_quota=endpoint.free_quota,
+            allowance=account.free_calls_per_month,
+            past_allowance_units=settings.M3O_UNITS_PAST_ALLOWANCE,
+        )
+        meter = get_meter()
+        if not isinstance(meter, RedisMeter):
+            self._rate_limit(key, limits)
+            self._reserve(lambda: meter.reserve(account_id=key.account_id, request_id=self.request_id, pricing=pricing))
+            return True
+
+        window = current_window(key_id=key.key_id, account_id=key.account_id, limits=limits)
+        rate = RateWindow(
+            key_counter=window.key_counter,
+            account_counter=window.account_counter,
+            key_limit=limits.key_limit,
+            account_limit=limits.account_limit,
+            ttl_seconds=window.ttl_seconds,
+        )
         try:
-            get_meter().reserve(account_id=self.key.account_id, request_id=self.request_id, price_units=price_units)
+            self._reserve(
+                lambda: meter.reserve(
+                    account_id=key.account_id,
+                    request_id=self.request_id,
+                    pricing=pricing,
+                    rate=rate,
+                    guard=_guard(self.epochs),
+                )
+            )
+        except EpochsChanged as changed:
+            self.epochs = _epochs_seen(changed.values)
+            return False
+        except RateLimitExceeded as exc:
+            self._rate_limited(
+                decision_from_counts(
+                    allowed=False, key_count=exc.key_count, account_count=exc.account_count, limits=limits,
+                    reset=window.reset_seconds,
+                ),
+                limits,
+            )
+        assert self.reservation is not None and self.reservation.rate_counts is not None
+        key_count, account_count = self.reservation.rate_counts
+        self.rate_decision = decision_from_counts(
+            allowed=True, key_count=key_count, account_count=account_count, limits=limits, reset=window.reset_seconds
+        )
+        return True
+
+    def _rate_limit(self, key: KeyState, limits: Limits) -> None:
+        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
+        if not decision.allowed:
+            self._rate_limited(decision, limits)
+        self.rate_decision = decision
+
+    def _rate_limited(self, decision: Decision, limits: Limits) -> NoReturn:
+        self.rate_decision = decision
+        raise TooManyRequests(
+            f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
+            f"Retry after {decision.reset_seconds} seconds.",
+        )
+
+    def _release_reservation(self) -> None:
+        """Give back the reservation of a call that returns a stored response (an idempotent replay)."""
+        if self.reservation is None or self.key is None:
+            return
+        get_meter().release(account_id=self.key.account_id, request_id=self.request_id, reservation=self.reservation)
+        self.reservation = None
+        self.settled = True  # a replay records no usage event of its own
+
+    def _reserve(self, reserve: Callable[[], Reservation]) -> None:
+        try:
+            self.reservation = reserve()
+        except MeterUnavailable as exc:
+            logger.error("Gateway call failed: meter unavailable", request_id=self.request_id, error=str(exc))
+            raise ServiceUnavailable(
+                "The platform's metering store is unavailable, so the call was not completed or charged. "
+                "Retry shortly.",
+                error_id="v1.meter_unavailable",
+                headers={"Retry-After": "5"},
+            ) from None
+        except SpendingCapReached as exc:
+            raise PaymentRequired(
+                f"Monthly spending cap reached: this account's calls were charged {exc.spent_units} units "
+                f"({format_usd(exc.spent_units)}) this month of a cap of {exc.cap_units} units "
+                f"({format_usd(exc.cap_units)}), and this call costs {exc.price_units} units. Raise or clear the "
+                f"cap at {settings.SITE_URL}/billing/spending-cap/, or wait for the next month (UTC).",
+                error_id="v1.spending_cap",
+            ) from None
         except InsufficientCredit as exc:
+            price_units = exc.price_units
             raise PaymentRequired(
                 f"Insufficient credit: this call costs {price_units} units ({format_usd(price_units)}) and the "
                 f"balance is {exc.balance_units} units ({format_usd(exc.balance_units)}). "
                 f"Add funds at {settings.SITE_URL}/billing/.",
                 headers={"X-M3O-Balance": str(exc.balance_units)},
             ) from None
-        self.price_units = price_units
-        self.reserved = True
 
     def _dispatch(self, endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         assert self.key is not None
@@ -311,12 +465,56 @@ class _Call:
             units=int(response.get("X-M3O-Cost", 0)),
         )
 
+    def _settles_after_sending(self) -> bool:
+        # The Redis meter's reservation already knows a successful call's cost and balance.
+        # Only /v1 returns this response to the server; the playground renders its own.
+        return (
+            self.source == "api"
+            and self.reservation is not None
+            and self.reservation.balance_units is not None
+            and isinstance(get_meter(), RedisMeter)
+        )
+
+    def settle_after_sending(self, response: _SettledAfterSending) -> None:
+        """Answer with the reserved cost and balance, and settle once the response has been sent.
+
+        Settling changes neither for a successful call, so the client need not
+        wait for it. If the process dies before settling, the hold expires and
+        the call is not charged, as when it dies during the call.
+        """
+        assert self.reservation is not None and self.reservation.balance_units is not None
+        record = self._record(200)
+        reservation = self.reservation
+        self.settled = True
+        response["X-M3O-Cost"] = str(reservation.cost_units)
+        response["X-M3O-Balance"] = str(reservation.balance_units)
+
+        def settle() -> None:
+            try:
+                get_meter().settle(record=record, reservation=reservation)
+            except Exception as exc:
+                logger.error("Call not settled after sending", request_id=record.request_id, error=str(exc))
+
+        response.after_sending = settle
+
     def settle(self, *, status_code: int, response: HttpResponse) -> None:
         """Charge or release the reservation and record the call; only calls with a known key are recorded."""
         if self.key is None or self.settled:
             return
         self.settled = True
-        record = CallRecord(
+        record = self._record(status_code)
+        try:
+            settlement = get_meter().settle(record=record, reservation=self.reservation)
+        except MeterUnavailable as exc:
+            # The hold stays in the meter and is released when it expires, so the call is not charged.
+            logger.error("Call not settled: meter unavailable", request_id=self.request_id, error=str(exc))
+            return
+        response["X-M3O-Cost"] = str(settlement.charged_units)
+        response["X-M3O-Balance"] = str(settlement.balance_units)
+
+    def _record(self, status_code: int) -> CallRecord:
+        assert self.key is not None
+        return CallRecord(
             request_id=self.request_id,
             account_id=self.key.account_id,
             # Callers without a key (the playground) carry a negative stand-in id.
@@ -327,8 +525,17 @@ class _Call:
             latency_ms=int((time.perf_counter() - self.started) * 1000),
             source=self.source,
         )
-        if self.free_call is not None and not is_chargeable(status_code):
-            free_call_return(self.free_call)
-        settlement = get_meter().settle(record=record, price_units=self.price_units if self.reserved else 0)
-        response["X-M3O-Cost"] = str(settlement.charged_units)
-        response["X-M3O-Balance"] = str(settlement.balance_units)
+
+
+class _SettledAfterSending(HttpResponse):
+    """A successful call's response that settles the call when the server closes it, after sending it."""
+
+    after_sending: Callable[[], None] | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            after, self.after_sending = self.after_sending, None
+            if after is not None:
+                after()

@@ -68,12 +68,51 @@ class Decision:
 
 
 def default_limits() -> Limits:
-    """Return the default plan's limits, which apply until accounts have plans of their own."""
+    """Return the platform's default limits, for accounts whose plan sets no rate limit."""
     return Limits(
         key_limit=settings.M3O_RATE_LIMIT_PER_KEY,
         account_limit=settings.M3O_RATE_LIMIT_PER_ACCOUNT,
         window_seconds=settings.M3O_RATE_LIMIT_WINDOW_SECONDS,
     )
+
+
+def limits_for_plan(rate_limit_per_minute: int | None) -> Limits:
+    """Return the limits for an account whose plan allows ``rate_limit_per_minute`` calls (None: the default).
+
+    The plan's figure, scaled to the window, replaces both the per-account
+    and the per-key limit, so one key may use all of its account's calls.
+    """
+    limits = default_limits()
+    if rate_limit_per_minute is None:
+        return limits
+    window = limits.window_seconds
+    account_limit = max(-(-rate_limit_per_minute * window // 60), 1)
+    return Limits(key_limit=account_limit, account_limit=account_limit, window_seconds=window)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The Redis counters of the current fixed window, for a caller that counts them in its own script."""
+
+    key_counter: str
+    account_counter: str
+    reset_seconds: int
+    ttl_seconds: int
+
+
+def current_window(*, key_id: int, account_id: int, limits: Limits) -> Window:
+    now = time.time()
+    window = int(now // limits.window_seconds)
+    return Window(
+        key_counter=f"m3o:rl:k:{key_id}:{window}",
+        account_counter=f"m3o:rl:a:{account_id}:{window}",
+        reset_seconds=max(int((window + 1) * limits.window_seconds - now), 1),
+        ttl_seconds=limits.window_seconds + 1,
+    )
+
+
+def decision_from_counts(*, allowed: bool, key_count: int, account_count: int, limits: Limits, reset: int) -> Decision:
+    return _decide(allowed, key_count, account_count, limits, reset)
 
 
 def _decide(allowed: bool, key_count: int, account_count: int, limits: Limits, reset: int) -> Decision:

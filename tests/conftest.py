@@ -19,6 +19,8 @@ from accounts.models import Account, ApiKey, User
 from m3o_web.celery import app as celery_app
 from services.ratelimit import get_rate_limiter
 from billing.models import Wallet
+from billing.quotas import plan_cache_clear
+from catalog.selectors import call_cache_clear
 from catalog.models import EndpointPrice
 from tests.factories import UserFactory, make_key, personal_account
 
@@ -63,10 +65,27 @@ def _clear_cache() -> Iterator[None]:
     # allauth keeps rate-limit counters in the cache; tests must not share them.
     cache.clear()
     key_cache.clear()
+    plan_cache_clear()
+    call_cache_clear()
     get_rate_limiter.cache_clear()
     yield
     cache.clear()
     key_cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _database_meter(settings: Any) -> None:
+    # Most tests read the database right after a call, so they meter on the
+    # database; tests of the Redis meter ask for the redis_meter fixture.
+    settings.M3O_METER = "database"
+
+
+@pytest.fixture
+def redis_meter(settings: Any) -> None:
+    """Meter calls on Redis, as production does (billing/metering.py); flush with billing.flusher."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis: set REDIS_URL")
+    settings.M3O_METER = "redis"
 
 
 @dataclass

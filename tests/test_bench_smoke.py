@@ -32,6 +32,23 @@ def test_gateway_benchmark_runs() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ratio (gateway / baseline" in result.stdout
+    assert "p99 ratio at the same offered load" in result.stdout
+    assert "reconciles True" in result.stdout
+
+
+def test_ingest_benchmark_runs() -> None:
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/m3o_bench_smoke_ingest"
+    result = subprocess.run(
+        [sys.executable, "bench/ingest.py", "--events", "2000", "--accounts", "5", "--batch", "500", "--recreate-database"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": os.environ["REDIS_URL"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "flusher: Redis stream -> PostgreSQL" in result.stdout
     assert "reconciles True" in result.stdout
 
 

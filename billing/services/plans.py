@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Account, User
 from accounts.services import audit_record
 from billing.models import UNITS_PER_CENT, BillingProfile, LedgerEntry, Plan, SavedCard, Subscription
+from billing.quotas import plan_limits_changed
 from billing.services.payments import PaymentError, billing_profile_open, stripe_customer_ensure
 from billing.services.wallet import wallet_apply
 from billing.stripe_client import stripe_client
@@ -162,5 +163,6 @@ def subscription_end(*, stripe_subscription_id: str) -> int | None:
         subscription.delete()
     else:
         Subscription.objects.filter(pk=subscription.pk).update(plan=default, stripe_subscription_id=None, status="canceled")
+        plan_limits_changed()  # update() sends no signal; the gateway caches plan limits
     logger.info("Subscription ended", account_id=subscription.account_id, subscription_id=stripe_subscription_id)
     return subscription.account_id

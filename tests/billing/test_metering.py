@@ -8,13 +8,22 @@ import pytest
 import time_machine
 from django.db.models import Sum
 
-from billing.metering import CallRecord, DatabaseMeter, InsufficientCredit
+from billing.metering import CallRecord, DatabaseMeter, InsufficientCredit, Reservation
 from billing.models import Hold, LedgerEntry, UsageDaily, UsageEvent, Wallet
+from billing.quotas import Pricing
 from billing.services import BalanceTooLow, wallet_apply, wallet_reconcile
 from billing.tasks import holds_release_expired, usage_rollup, wallets_reconcile
 from tests.conftest import Persona
 
 PRICE = 1_000
+
+
+def priced(units: int) -> Pricing:
+    return Pricing(endpoint_id=0, price_units=units, free_quota=0, allowance=0, past_allowance_units=0)
+
+
+def held(units: int) -> Reservation:
+    return Reservation(cost_units=units, free_scope="", month=dt.date.today().replace(day=1))
 
 
 def record(persona: Persona, request_id: str, status_code: int = 200) -> CallRecord:
@@ -32,10 +41,10 @@ def record(persona: Persona, request_id: str, status_code: int = 200) -> CallRec
 def test_settling_twice_charges_once(owner: Persona) -> None:
     meter = DatabaseMeter()
     before = owner.balance
-    meter.reserve(account_id=owner.account.pk, request_id="r1", price_units=PRICE)
+    meter.reserve(account_id=owner.account.pk, request_id="r1", pricing=priced(PRICE))
 
-    first = meter.settle(record=record(owner, "r1"), price_units=PRICE)
-    second = meter.settle(record=record(owner, "r1"), price_units=PRICE)
+    first = meter.settle(record=record(owner, "r1"), reservation=held(PRICE))
+    second = meter.settle(record=record(owner, "r1"), reservation=held(PRICE))
 
     assert first.charged_units == PRICE
     assert second.charged_units == 0
@@ -48,11 +57,11 @@ def test_settling_twice_charges_once(owner: Persona) -> None:
 def test_failed_call_releases_reservation(owner: Persona) -> None:
     meter = DatabaseMeter()
     before = owner.balance
-    meter.reserve(account_id=owner.account.pk, request_id="r1", price_units=PRICE)
+    meter.reserve(account_id=owner.account.pk, request_id="r1", pricing=priced(PRICE))
     assert owner.balance == before - PRICE
     assert wallet_reconcile(account_id=owner.account.pk).ok
 
-    settlement = meter.settle(record=record(owner, "r1", status_code=503), price_units=PRICE)
+    settlement = meter.settle(record=record(owner, "r1", status_code=503), reservation=held(PRICE))
 
     assert settlement.charged_units == 0
     assert settlement.balance_units == before
@@ -63,7 +72,7 @@ def test_failed_call_releases_reservation(owner: Persona) -> None:
 def test_reserve_beyond_balance_raises_and_changes_nothing(owner: Persona) -> None:
     owner.set_balance(PRICE - 1)
     with pytest.raises(InsufficientCredit) as raised:
-        DatabaseMeter().reserve(account_id=owner.account.pk, request_id="r1", price_units=PRICE)
+        DatabaseMeter().reserve(account_id=owner.account.pk, request_id="r1", pricing=priced(PRICE))
     assert raised.value.balance_units == PRICE - 1
     assert owner.balance == PRICE - 1
     assert not Hold.objects.exists()
@@ -71,7 +80,7 @@ def test_reserve_beyond_balance_raises_and_changes_nothing(owner: Persona) -> No
 
 def test_expired_hold_is_released_once(owner: Persona, settings) -> None:
     before = owner.balance
-    DatabaseMeter().reserve(account_id=owner.account.pk, request_id="stale", price_units=PRICE)
+    DatabaseMeter().reserve(account_id=owner.account.pk, request_id="stale", pricing=priced(PRICE))
 
     with time_machine.travel(dt.timedelta(seconds=settings.M3O_HOLD_TTL_SECONDS + 1)):
         assert holds_release_expired() == 1
@@ -82,7 +91,7 @@ def test_expired_hold_is_released_once(owner: Persona, settings) -> None:
 
 
 def test_fresh_hold_is_kept(owner: Persona) -> None:
-    DatabaseMeter().reserve(account_id=owner.account.pk, request_id="live", price_units=PRICE)
+    DatabaseMeter().reserve(account_id=owner.account.pk, request_id="live", pricing=priced(PRICE))
     assert holds_release_expired() == 0
     assert Hold.objects.count() == 1
 
@@ -90,11 +99,11 @@ def test_fresh_hold_is_kept(owner: Persona) -> None:
 def test_call_settled_after_its_hold_expired_is_charged_from_balance(owner: Persona, settings) -> None:
     meter = DatabaseMeter()
     before = owner.balance
-    meter.reserve(account_id=owner.account.pk, request_id="slow", price_units=PRICE)
+    meter.reserve(account_id=owner.account.pk, request_id="slow", pricing=priced(PRICE))
     with time_machine.travel(dt.timedelta(seconds=settings.M3O_HOLD_TTL_SECONDS + 1)):
         holds_release_expired()
 
-    settlement = meter.settle(record=record(owner, "slow"), price_units=PRICE)
+    settlement = meter.settle(record=record(owner, "slow"), reservation=held(PRICE))
 
     assert settlement.charged_units == PRICE
     assert owner.balance == before - PRICE
@@ -170,7 +179,7 @@ def test_account_in_debt_cannot_reserve(owner: Persona) -> None:
 
     for price in (PRICE, 0):
         with pytest.raises(InsufficientCredit) as raised:
-            meter.reserve(account_id=owner.account.pk, request_id=f"r{price}", price_units=price)
+            meter.reserve(account_id=owner.account.pk, request_id=f"r{price}", pricing=priced(price))
         assert raised.value.balance_units == 10 * PRICE - 1
 
     assert not Hold.objects.exists()
