@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import pprint
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from catalog.clientgen import python as clientgen_python
+from catalog.clientgen.model import words
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,36 +74,58 @@ def _go_string(text: str) -> str:
     return f"`{text}`" if "`" not in text else json.dumps(text)
 
 
+def _kebab(name: str) -> str:
+    """Spell a field or endpoint name as the m3o command line tool does: ``destinationURL`` as ``destination-url``."""
+    return "-".join(words(name))
+
+
 def _cli_flag(name: str, value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
-    return f"--{name}={shlex.quote(text)}"
+    return f"--{_kebab(name)}={shlex.quote(text)}"
 
 
-def snippets(*, base_url: str, service: str, endpoint: str, request: dict[str, Any]) -> dict[str, str]:
+def _python_call(service: str, endpoint: str, request: dict[str, Any], fields: Iterable[str] | None) -> str:
+    """Return the Python client call: the typed method when every field is a known parameter, else client.call."""
+    known = set(fields) if fields is not None else set()
+    if request.keys() <= known:
+        arguments = ", ".join(
+            f"{clientgen_python.identifier(name)}={pprint.pformat(value, width=76, sort_dicts=False)}"
+            for name, value in request.items()
+        )
+        method = f"client.{clientgen_python.identifier(service)}.{clientgen_python.snake(endpoint)}"
+        return f"print({method}({arguments}))"
+    body = pprint.pformat(request, indent=4, width=84, sort_dicts=False)
+    return f"print(client.call({service!r}, {endpoint!r}, {body}))"
+
+
+def snippets(
+    *, base_url: str, service: str, endpoint: str, request: dict[str, Any], fields: Iterable[str] | None = None
+) -> dict[str, str]:
     """Return code calling ``service/endpoint`` with ``request``, keyed by language.
 
-    Each snippet reads the key from the M3O_API_KEY environment variable.
+    Each snippet reads the key from the M3O_API_TOKEN environment variable, as
+    the m3o clients and command line tool do. ``fields`` are the request
+    schema's property names; with them the Python snippet uses the typed method.
     """
     url = f"{base_url}/v1/{service}/{endpoint}"
     compact = json.dumps(request, ensure_ascii=False)
     cli_flags = " ".join(_cli_flag(name, value) for name, value in request.items())
-    python_body = pprint.pformat(request, indent=4, width=88, sort_dicts=False).replace("\n", "\n    ")
     return {
         "curl": (
-            f'curl {shlex.quote(url)} \\\n  -H "Authorization: Bearer $M3O_API_KEY" \\\n'
+            f'curl {shlex.quote(url)} \\\n  -H "Authorization: Bearer $M3O_API_TOKEN" \\\n'
             f"  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(compact)}"
         ),
         "python": (
-            "import os\n\nimport httpx\n\n"
-            f"response = httpx.post(\n    {json.dumps(url)},\n"
-            '    headers={"Authorization": f"Bearer {os.environ[\'M3O_API_KEY\']}"},\n'
-            f"    json={python_body},\n)\nresponse.raise_for_status()\nprint(response.json())"
+            "# pip install m3o-client (from clients/python of the platform)\n"
+            "import os\n\nfrom m3o import Client\n\n"
+            f'client = Client(os.environ["M3O_API_TOKEN"], address={json.dumps(base_url)})\n'
+            + _python_call(service, endpoint, request, fields)
         ),
         "javascript": (
             f"const response = await fetch({json.dumps(url)}, {{\n"
             '  method: "POST",\n'
             "  headers: {\n"
-            "    Authorization: `Bearer ${process.env.M3O_API_KEY}`,\n"
+            "    Authorization: `Bearer ${process.env.M3O_API_TOKEN}`,\n"
             '    "Content-Type": "application/json",\n'
             "  },\n"
             f"  body: JSON.stringify({json.dumps(request, indent=2, ensure_ascii=False).replace(chr(10), chr(10) + '  ')}),\n"
@@ -113,7 +139,7 @@ def snippets(*, base_url: str, service: str, endpoint: str, request: dict[str, A
             f"\tbody := strings.NewReader({_go_string(compact)})\n"
             f'\treq, err := http.NewRequest("POST", {json.dumps(url)}, body)\n'
             "\tif err != nil {\n\t\tpanic(err)\n\t}\n"
-            '\treq.Header.Set("Authorization", "Bearer "+os.Getenv("M3O_API_KEY"))\n'
+            '\treq.Header.Set("Authorization", "Bearer "+os.Getenv("M3O_API_TOKEN"))\n'
             '\treq.Header.Set("Content-Type", "application/json")\n'
             "\tresp, err := http.DefaultClient.Do(req)\n"
             "\tif err != nil {\n\t\tpanic(err)\n\t}\n"
@@ -122,5 +148,5 @@ def snippets(*, base_url: str, service: str, endpoint: str, request: dict[str, A
             "\tfmt.Println(string(out))\n"
             "}"
         ),
-        "cli": f"m3o {service} {endpoint.lower()} {cli_flags}".rstrip(),
+        "cli": f"m3o {service} {_kebab(endpoint)} {cli_flags}".rstrip(),
     }

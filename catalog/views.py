@@ -66,7 +66,11 @@ def _endpoint_context(service: Service, document: dict[str, Any], base_url: str)
             {
                 "title": example["summary"],
                 "snippets": snippets(
-                    base_url=base_url, service=service.slug, endpoint=endpoint.name, request=example["value"]
+                    base_url=base_url,
+                    service=service.slug,
+                    endpoint=endpoint.name,
+                    request=example["value"],
+                    fields=(endpoint.request_schema.get("properties") or {}).keys(),
                 ),
                 "response": json.dumps(responses.get(key, {}).get("value", {}), indent=2, ensure_ascii=False),
             }

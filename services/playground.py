@@ -92,7 +92,11 @@ def playground(request: HttpRequest, service: str = "", endpoint: str = "") -> H
         "initial_request": initial,
         "request_schema": json.dumps(selected.request_schema, indent=2),
         "snippets": snippets(
-            base_url=settings.SITE_URL, service=selected.service.slug, endpoint=selected.name, request=snippet_request
+            base_url=settings.SITE_URL,
+            service=selected.service.slug,
+            endpoint=selected.name,
+            request=snippet_request,
+            fields=(selected.request_schema.get("properties") or {}).keys(),
         ),
         "history": history,
         "can_save_example": membership is not None and request.user.is_staff,

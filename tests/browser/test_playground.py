@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -83,8 +84,26 @@ def test_curl_snippet_gives_the_same_response(page, live_server) -> None:
 
     snippet = page.locator("#snippet-curl").inner_text()
     result = subprocess.run(
-        ["bash", "-c", snippet], env={**os.environ, "M3O_API_KEY": secret}, capture_output=True, text=True, timeout=30
+        ["bash", "-c", snippet], env={**os.environ, "M3O_API_TOKEN": secret}, capture_output=True, text=True, timeout=30
     )
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == in_browser
+
+
+def test_python_snippet_runs_with_the_platform_client(page, live_server) -> None:
+    pytest.importorskip("m3o", reason="install the client: pip install -e clients/python")
+    user = UserFactory(email="python-snippet@example.com")
+    _, secret = make_key(user)
+    sign_in(page, "python-snippet@example.com")
+    page.goto("/playground/helloworld/Call")
+
+    snippet = page.locator("#snippet-python").text_content()
+    result = subprocess.run(
+        [sys.executable, "-c", snippet], env={**os.environ, "M3O_API_TOKEN": secret}, capture_output=True, text=True,
+        timeout=30,
+    )
+
+    assert "from m3o import Client" in snippet
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str({"message": "Hello Alice"})

@@ -131,4 +131,16 @@ def test_snippets_quote_shell_and_go_strings() -> None:
     assert "-d '{\"text\": \"it'\"'\"'s `x`\"}'" in code["curl"]
     assert 'strings.NewReader("{\\"text\\": \\"it\'s `x`\\"}")' in code["go"]
     assert "--text='it'\"'\"'s `x`'" in code["cli"]
-    assert "json={'text': \"it's `x`\"}" in code["python"]
+    assert "client.call('s', 'Call', {'text': \"it's `x`\"})" in code["python"]
+
+
+def test_python_snippet_uses_the_typed_client_method_when_fields_are_known() -> None:
+    code = snippets(
+        base_url="http://h", service="url", endpoint="ListKeys", request={"destinationURL": "x", "class": 1},
+        fields=["destinationURL", "class"],
+    )
+
+    assert "from m3o import Client" in code["python"]
+    assert 'Client(os.environ["M3O_API_TOKEN"], address="http://h")' in code["python"]
+    assert "client.url.list_keys(destinationURL='x', class_=1)" in code["python"]
+    assert code["cli"] == "m3o url list-keys --destination-url=x --class=1"

@@ -23,7 +23,7 @@ def test_page_prefills_example_price_and_snippets(owner: Persona) -> None:
     page = owner.client.get("/playground/helloworld/Call").content.decode()
     assert "&quot;name&quot;: &quot;Alice&quot;" in page
     assert "1000 units" in page
-    assert "M3O_API_KEY" in page
+    assert "M3O_API_TOKEN" in page
     assert 'data-run-url="/playground/helloworld/Call/run"' in page
 
 
@@ -144,7 +144,7 @@ def test_signed_out_visitor_can_read_and_is_asked_to_sign_up(db: None) -> None:
     assert page.status_code == 200
     assert "Sign up to run this call" in body
     assert 'id="run"' not in body
-    assert "M3O_API_KEY" in body
+    assert "M3O_API_TOKEN" in body
 
 
 def test_playground_and_api_calls_record_the_same_usage(owner: Persona) -> None:
