@@ -51,6 +51,13 @@ def _plain_static_storage(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    # The default hasher takes about 0.4 s per password on these machines, and most
+    # tests sign up two users. Tests about hashing set PASSWORD_HASHERS themselves.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager() -> Iterator[None]:
     # Tasks queued by the code under test run in-process; tests about the
     # worker itself start a real one (tests/billing/test_worker.py).
