@@ -101,3 +101,74 @@ def test_owner_deleting_their_user_while_the_other_owner_leaves_keeps_an_owner()
     deleter.join(10)
 
     assert Membership.objects.filter(account=team, role=Role.OWNER).count() >= 1, outcomes
+
+
+# Catalog import
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        {"price_units": 10**20, "effective_from": "2020-01-01T00:00:00+00:00", "source": "operator"},
+    ],
+)
+def test_catalog_import_reports_prices_the_database_cannot_hold(db: None, price: dict) -> None:
+    from catalog.models import Category, Endpoint, Service, UpstreamConfig
+    from catalog.services import endpoint_price_schedule
+    from catalog.transfer import CatalogImportError, catalog_export, catalog_import
+
+    service = Service.objects.create(
+        slug="geo", name="Geo", tagline="Addresses.", status=Service.Status.PUBLISHED,
+        backend=Service.Backend.UPSTREAM, category=Category.objects.create(slug="maps", name="Maps", position=3),
+    )
+    UpstreamConfig.objects.create(service=service, base_url="https://geo.example/v1", credential_name="X-Key")
+    endpoint = Endpoint.objects.create(
+        service=service, name="Lookup", upstream_method="GET", upstream_path="/lookup",
+        request_schema={"type": "object"}, response_schema={"type": "object"},
+    )
+    endpoint_price_schedule(endpoint=endpoint, price_units=250, effective_from=None, created_by=None)
+    document = catalog_export()
+    geo = next(entry for entry in document["services"] if entry["slug"] == "geo")
+    geo["endpoints"][0]["prices"] = [price]
+    with pytest.raises(CatalogImportError):
+        catalog_import(document)
+
+
+# Storage caps under parallel writes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_qr_codes_keep_to_the_row_cap(settings) -> None:
+    """qr.Generate counts the account's codes without the lock check_write_room takes, so parallel calls pass the cap."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL row locks.")
+    from django.test import Client
+
+    from services.builtin.qr.models import QrCode
+    from tests.factories import personal_account
+
+    settings.M3O_DATA_MAX_ROWS_PER_ACCOUNT = 2
+    user = UserFactory()
+    account = personal_account(user)
+    _, secret = make_key(user)
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def generate(index: int) -> None:
+        try:
+            barrier.wait()
+            response = Client().post(
+                "/v1/qr/Generate", data=f'{{"text": "code {index}", "size": 64}}', content_type="application/json",
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=generate, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert QrCode.objects.filter(account=account).count() <= 2, statuses
