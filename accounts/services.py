@@ -226,11 +226,17 @@ def user_delete(*, user: User) -> None:
         user = User.objects.select_for_update().get(pk=user.pk)
         memberships = list(Membership.objects.select_related("account").filter(user=user))
         for membership in memberships:
-            others = Membership.objects.filter(account=membership.account).exclude(user=user)
-            is_last_owner = membership.role == Membership.Role.OWNER and not others.filter(
-                role=Membership.Role.OWNER
-            ).exists()
-            if others.exists() and is_last_owner:
+            # Lock the team's memberships as member_leave does, so an owner leaving at the same
+            # moment is counted after it commits rather than before.
+            others = [
+                other
+                for other in Membership.objects.select_for_update().filter(account=membership.account).order_by("pk")
+                if other.user_id != user.pk
+            ]
+            is_last_owner = membership.role == Membership.Role.OWNER and not any(
+                other.role == Membership.Role.OWNER for other in others
+            )
+            if others and is_last_owner:
                 raise AccountDeletionError(
                     f"You are the only owner of {membership.account.name}. Make another member an owner first."
                 )

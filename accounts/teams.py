@@ -90,6 +90,9 @@ def invitation_create(*, account: Account, actor: User, email: str, role: str) -
     email = normalize_email(email)
     if role not in Role.values:
         raise TeamError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    actor_role = Membership.objects.filter(account=account, user=actor).values_list("role", flat=True).first()
+    if role == Role.OWNER and actor_role != Role.OWNER:
+        raise TeamError("Only an owner can invite someone as an owner.")
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
         raise TeamError(f"{email} is already a member of {account.name}.")
     token = secrets.token_urlsafe(32)

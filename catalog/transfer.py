@@ -66,7 +66,8 @@ _NAME_LIST = {"type": "array", "items": _STRING}
 _PRICE = {
     "type": "object",
     "properties": {
-        "price_units": {"type": "integer", "minimum": 0},
+        # The admin's price form allows the same; a larger figure would overflow the database column.
+        "price_units": {"type": "integer", "minimum": 0, "maximum": 10**15},
         "effective_from": {"type": "string", "format": "date-time"},
         "source": {"enum": list(EndpointPrice.Source.values)},
         "note": _STRING,

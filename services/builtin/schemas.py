@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# The largest "offset" a list endpoint takes. A larger one passes no stored row anyway,
+# and one past 2**63 - 1 would reach the database as an out-of-range OFFSET.
+MAX_OFFSET = 1_000_000_000
+
 
 def request_object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     """Build a request schema that rejects unknown fields."""

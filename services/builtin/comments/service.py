@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.builtin.comments import handlers
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 COMMENT_ID = {"type": "string", "minLength": 1, "maxLength": 256, "description": "The comment's id."}
@@ -93,7 +93,7 @@ SERVICE = register(
                 request_schema=request_object(
                     {
                         "subject": {"type": "string", "maxLength": 1000, "description": "Only comments on this subject."},
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Comments to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Comments to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.builtin.contact import handlers
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 CONTACT_ID = {"type": "string", "minLength": 1, "maxLength": 256, "description": "The contact's id."}
@@ -127,7 +127,7 @@ SERVICE = register(
                 description="List contacts by name, a page at a time.",
                 request_schema=request_object(
                     {
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Contacts to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Contacts to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.builtin.db import handlers
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 TABLE = {"type": "string", "minLength": 1, "maxLength": 128, "description": "The table name; any characters."}
@@ -68,7 +68,7 @@ SERVICE = register(
                         "table": TABLE,
                         "id": RECORD_ID,
                         "query": {"type": "string", "minLength": 1, "maxLength": 4096, "description": QUERY_HELP},
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Records to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Records to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.builtin.file import handlers
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 PROJECT = {
@@ -135,7 +135,7 @@ SERVICE = register(
                             "default": "/",
                             "description": "A folder such as /docs; / lists the whole project.",
                         },
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Files to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Files to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.builtin.lists import handlers
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 LIST_ID = {"type": "string", "minLength": 1, "maxLength": 256, "description": "The list's id."}
@@ -97,7 +97,7 @@ SERVICE = register(
                 description="List your lists, most recently updated first.",
                 request_schema=request_object(
                     {
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Lists to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Lists to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

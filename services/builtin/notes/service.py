@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.builtin.notes import handlers
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 NOTE_ID = {"type": "string", "minLength": 1, "maxLength": 256, "description": "The note's id."}
@@ -82,7 +82,7 @@ SERVICE = register(
                 description="List notes, most recently updated first.",
                 request_schema=request_object(
                     {
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Notes to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Notes to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

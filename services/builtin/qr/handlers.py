@@ -6,7 +6,9 @@ import secrets
 from typing import Any
 
 import qrcode
+from django.apps import apps
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Length
 from PIL import Image
@@ -51,18 +53,21 @@ def generate(context: CallContext) -> dict[str, Any]:
     image.save(buffer, format="PNG", optimize=True)
     png = buffer.getvalue()
 
-    codes = _codes(context)
-    stored = codes.aggregate(rows=Count("pk"), bytes=Sum(Length("png")))
-    check_room(
-        account_id=context.account_id,
-        service="qr",
-        stored=stored["rows"],
-        stored_bytes=stored["bytes"] or 0,
-        adding_bytes=len(png),
-    )
-    code = QrCode.objects.create(
-        account_id=context.account_id, public_id=secrets.token_urlsafe(16), text=text, size=size, png=png
-    )
+    with transaction.atomic():
+        # Lock the account's row, as check_write_room does, so parallel calls count the codes one at a time.
+        account_model = apps.get_model("accounts", "Account")
+        list(account_model.objects.select_for_update(no_key=True).filter(pk=context.account_id).values_list("pk", flat=True))
+        stored = _codes(context).aggregate(rows=Count("pk"), bytes=Sum(Length("png")))
+        check_room(
+            account_id=context.account_id,
+            service="qr",
+            stored=stored["rows"],
+            stored_bytes=stored["bytes"] or 0,
+            adding_bytes=len(png),
+        )
+        code = QrCode.objects.create(
+            account_id=context.account_id, public_id=secrets.token_urlsafe(16), text=text, size=size, png=png
+        )
     return {"qr": base64.b64encode(png).decode("ascii"), "url": _url(code), "id": code.public_id, "size": size}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.builtin.qr.handlers import MAX_TEXT_BYTES, codes, generate, purge_account
+from services.builtin.schemas import MAX_OFFSET
 from services.registry import BuiltinEndpoint, BuiltinService, register
 
 SERVICE = register(
@@ -73,7 +74,7 @@ SERVICE = register(
                 request_schema={
                     "type": "object",
                     "properties": {
-                        "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Codes to skip."},
+                        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Codes to skip."},
                         "limit": {
                             "type": "integer",
                             "minimum": 1,

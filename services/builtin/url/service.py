@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.builtin.schemas import request_object, response_object
+from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.builtin.url import handlers
 from services.registry import BuiltinEndpoint, BuiltinService, Handler, register
 
@@ -38,7 +38,7 @@ EXAMPLE_LINK = {
     "created": "2026-01-01T12:00:00+00:00",
 }
 PAGE = {
-    "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Links to skip."},
+    "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0, "description": "Links to skip."},
     "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 25, "description": "Maximum links returned."},
 }
 

@@ -1,0 +1,174 @@
+"""Findings of the attack session: each test fails on the code it was written against and passes once fixed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import close_old_connections, connection, transaction
+
+from accounts.models import Account, Invitation, Membership, User
+from accounts.services import AccountDeletionError, user_delete
+from accounts.teams import TeamError, member_leave, team_create
+from tests.conftest import Persona
+from tests.factories import UserFactory, make_key
+
+Role = Membership.Role
+
+
+def add_member(team: Account, role: str) -> User:
+    user = UserFactory()
+    Membership.objects.create(account=team, user=user, role=role)
+    return user
+
+
+def test_admin_cannot_invite_someone_as_owner(owner: Persona, client) -> None:
+    """An admin may not make owners directly, so must not make one through an invitation either."""
+    team = team_create(user=owner.user, name="Acme")
+    admin = add_member(team, Role.ADMIN)
+    client.force_login(admin)
+    client.post(f"/team/members/invite/?account={team.pk}", {"email": "mine@example.com", "role": Role.OWNER})
+    assert not Invitation.objects.filter(account=team, role=Role.OWNER).exists()
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint", "body"),
+    [
+        ("file", "List", {"project": "p", "offset": 10**19}),
+        ("qr", "Codes", {"offset": 10**19}),
+        ("lists", "List", {"offset": 10**19}),
+        ("comments", "List", {"offset": 10**19}),
+        ("contact", "List", {"offset": 10**19}),
+        ("notes", "List", {"offset": 10**19}),
+        ("db", "Read", {"table": "events", "offset": 10**19}),
+        ("url", "List", {"offset": 10**19}),
+    ],
+)
+def test_huge_offset_is_a_bad_request(owner: Persona, service: str, endpoint: str, body: dict) -> None:
+    response = owner.call(service, endpoint, body)
+    assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owner_deleting_their_user_while_the_other_owner_leaves_keeps_an_owner() -> None:
+    """user_delete counts the team's owners without locking the memberships member_leave locks.
+
+    The second owner leaves in a transaction that is still open while the first
+    deletes their user: the first still sees two owners, waits on the row lock,
+    and then deletes its membership too, leaving a team whose developer has no owner.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL row locks.")
+    first = UserFactory()
+    team = team_create(user=first, name="Race")
+    second = add_member(team, Role.OWNER)
+    add_member(team, Role.DEVELOPER)
+    left = threading.Event()
+    release = threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def leave() -> None:
+        try:
+            with transaction.atomic():
+                member_leave(account=team, user=second)
+                left.set()
+                release.wait(10)
+            outcomes["leave"] = "left"
+        except TeamError:
+            outcomes["leave"] = "refused"
+        finally:
+            left.set()
+            connection.close()
+
+    def delete() -> None:
+        try:
+            user_delete(user=first)
+            outcomes["delete"] = "deleted"
+        except AccountDeletionError:
+            outcomes["delete"] = "refused"
+        finally:
+            connection.close()
+
+    leaver = threading.Thread(target=leave)
+    leaver.start()
+    assert left.wait(10)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    time.sleep(1)  # the deletion reads the owners and then waits on the leaver's row lock
+    release.set()
+    leaver.join(10)
+    deleter.join(10)
+
+    assert Membership.objects.filter(account=team, role=Role.OWNER).count() >= 1, outcomes
+
+
+# Catalog import
+
+
+@pytest.mark.parametrize(
+    "price",
+    [
+        {"price_units": 10**20, "effective_from": "2020-01-01T00:00:00+00:00", "source": "operator"},
+    ],
+)
+def test_catalog_import_reports_prices_the_database_cannot_hold(db: None, price: dict) -> None:
+    from catalog.models import Category, Endpoint, Service, UpstreamConfig
+    from catalog.services import endpoint_price_schedule
+    from catalog.transfer import CatalogImportError, catalog_export, catalog_import
+
+    service = Service.objects.create(
+        slug="geo", name="Geo", tagline="Addresses.", status=Service.Status.PUBLISHED,
+        backend=Service.Backend.UPSTREAM, category=Category.objects.create(slug="maps", name="Maps", position=3),
+    )
+    UpstreamConfig.objects.create(service=service, base_url="https://geo.example/v1", credential_name="X-Key")
+    endpoint = Endpoint.objects.create(
+        service=service, name="Lookup", upstream_method="GET", upstream_path="/lookup",
+        request_schema={"type": "object"}, response_schema={"type": "object"},
+    )
+    endpoint_price_schedule(endpoint=endpoint, price_units=250, effective_from=None, created_by=None)
+    document = catalog_export()
+    geo = next(entry for entry in document["services"] if entry["slug"] == "geo")
+    geo["endpoints"][0]["prices"] = [price]
+    with pytest.raises(CatalogImportError):
+        catalog_import(document)
+
+
+# Storage caps under parallel writes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_qr_codes_keep_to_the_row_cap(settings) -> None:
+    """qr.Generate counts the account's codes without the lock check_write_room takes, so parallel calls pass the cap."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL row locks.")
+    from django.test import Client
+
+    from services.builtin.qr.models import QrCode
+    from tests.factories import personal_account
+
+    settings.M3O_DATA_MAX_ROWS_PER_ACCOUNT = 2
+    user = UserFactory()
+    account = personal_account(user)
+    _, secret = make_key(user)
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def generate(index: int) -> None:
+        try:
+            barrier.wait()
+            response = Client().post(
+                "/v1/qr/Generate", data=f'{{"text": "code {index}", "size": 64}}', content_type="application/json",
+                headers={"Authorization": f"Bearer {secret}"},
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=generate, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert QrCode.objects.filter(account=account).count() <= 2, statuses
