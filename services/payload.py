@@ -110,7 +110,7 @@ def parse_body(raw: bytes, *, max_bytes: int, max_depth: int) -> dict[str, Any]:
                 f"Invalid {path or '(body)'}: a string contains a NUL character (\\u0000) or an unpaired surrogate, "
                 "which no service accepts. Remove it, or send the text base64-encoded.",
                 error_id="v1.bad_json",
-                fields={path or "(body)": "Contains a NUL character or an unpaired surrogate."},
+                fields={path or "(body)": "Contains a NUL character or invalid Unicode."},
             )
     return body
 

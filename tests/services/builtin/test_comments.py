@@ -155,7 +155,7 @@ def test_unstorable_text_is_400(owner: Persona) -> None:
     assert created.status_code == 400
     assert created.json()["fields"] == {"text": "Contains a NUL character or invalid Unicode."}
     assert updated.status_code == 400
-    assert updated.json()["id"] == "comments.update"
+    assert updated.json()["id"] == "v1.bad_json"
     assert comments(owner, "Read", id="c").json()["comment"]["subject"] == ""
 
 

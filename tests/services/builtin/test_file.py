@@ -219,6 +219,18 @@ def test_byte_limit_is_403_counting_utf8_bytes(owner: Persona) -> None:
 
 
 @pytest.mark.parametrize(
+    ("file_fields", "field"),
+    [({"content": "nul\x00"}, "file.content"), ({"metadata": {"k": "\ud800"}}, "file.metadata.k")],
+)
+def test_unstorable_text_is_400_naming_the_field(owner: Persona, file_fields: dict, field: str) -> None:
+    response = owner.call("file", "Save", body={"file": {"project": "p", "path": "/x.txt", **file_fields}})
+
+    assert response.status_code == 400
+    assert response.json()["id"] == "v1.bad_json"
+    assert list(response.json()["fields"]) == [field]
+
+
+@pytest.mark.parametrize(
     ("endpoint", "body", "field"),
     [
         ("Save", {"file": {"project": "a/b", "path": "/x.txt"}}, "project"),
@@ -231,8 +243,6 @@ def test_byte_limit_is_403_counting_utf8_bytes(owner: Persona) -> None:
         ("Save", {"file": {"project": "p", "path": "/docs/"}}, "path"),
         ("Save", {"file": {"project": "p", "path": "/a\tb.txt"}}, "path"),
         ("Save", {"file": {"project": "p", "path": "x" * 400}}, "path"),
-        ("Save", {"file": {"project": "p", "path": "/x.txt", "content": "nul\x00"}}, "file.content"),
-        ("Save", {"file": {"project": "p", "path": "/x.txt", "metadata": {"k": "\ud800"}}}, "file.metadata.k"),
         ("Read", {"project": "p", "path": "/../x.txt"}, "path"),
         ("List", {"project": "p", "path": "/a//b"}, "path"),
         ("List", {"project": "a/b"}, "project"),
