@@ -161,7 +161,8 @@ def check_url(url: str, *, error_id: str | None = None, field: str = "url") -> D
     destination = parse_url(url, error_id=error_id, field=field)
     address = literal_address(destination.host)
     if address is not None and not host_allowed(destination.host) and not is_public(address):
-        raise _refused(destination.host, error_id)
+        refused = _refused(destination.host, error_id)
+        raise BadRequest(refused.detail, error_id=error_id, fields={field: "Must be a public address."})
     return destination
 
 
