@@ -91,10 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fake_site() -> Iterator[FakeSite]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def fake_site(host: str = "127.0.0.1") -> Iterator[FakeSite]:
+    """Serve on ``host`` (a loopback address) and a free port until the block ends."""
+    server = ThreadingHTTPServer((host, 0), _Handler)
     server.daemon_threads = True
-    server.site = FakeSite(url=f"http://127.0.0.1:{server.server_address[1]}")
+    server.site = FakeSite(url=f"http://{host}:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
