@@ -2,9 +2,9 @@
 
 The upstream proxy, ping, tunnel, cron callbacks and rss crawls all go through
 here. Before connecting, the host is resolved and every address it resolves to
-is checked: private, loopback, link-local (which includes cloud metadata at
+is checked. Private, loopback, link-local (which includes cloud metadata at
 169.254.169.254), shared, unspecified, multicast and other non-public addresses
-are refused unless the host is named in M3O_UPSTREAM_ALLOWED_HOSTS or
+are rejected unless the host is named in M3O_UPSTREAM_ALLOWED_HOSTS or
 M3O_UPSTREAM_ALLOW_PRIVATE is on. The resolver accepts the legacy IPv4
 spellings (127.1, 2130706433, 0x7f000001, 017700000001), so they are checked
 as the address they stand for.
@@ -19,6 +19,7 @@ M3O_OUTBOUND_REQUESTS_PER_MINUTE.
 
 from __future__ import annotations
 
+import http.cookiejar
 import ipaddress
 import re
 import socket
@@ -39,16 +40,35 @@ logger = structlog.get_logger(__name__)
 USER_AGENT = "M3O-Outbound/1"
 READ_CHUNK_BYTES = 64 * 1024
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+# Headers that carry the caller's credentials, dropped when a redirect leaves the origin.
+CREDENTIAL_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 # The legacy IPv4 spellings inet_aton accepts: decimal, octal and hexadecimal parts, 1 to 4 of them.
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$", re.IGNORECASE)
 
-# One pooled client per process. Redirects are never followed by httpx itself:
-# ``fetch`` follows them hop by hop, so each hop is checked.
-client = httpx.Client(follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=50))
 
 
-class OutboundRefused(BadGateway):
-    """The destination is not one the platform may connect to."""
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A cookie policy that stores none, so no cookie one account received is sent for another."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+# One pooled client per process, shared by all accounts, so it keeps no cookies. Redirects are
+# never followed by httpx itself: ``fetch`` follows them hop by hop, so each hop is checked.
+client = httpx.Client(
+    follow_redirects=False,
+    trust_env=False,
+    cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+    limits=httpx.Limits(max_keepalive_connections=50),
+)
+
+
+class DestinationRejected(BadGateway):
+    """A destination the platform may not connect to: it resolves to a non-public address."""
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -58,15 +78,15 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 def host_allowed(host: str) -> bool:
-    """Whether the operator allows ``host`` to resolve to non-public addresses."""
+    """Return whether the operator allows ``host`` to resolve to non-public addresses."""
     return settings.M3O_UPSTREAM_ALLOW_PRIVATE or host.lower() in {
         name.lower() for name in settings.M3O_UPSTREAM_ALLOWED_HOSTS
     }
 
 
-def _refused(host: str, error_id: str | None) -> OutboundRefused:
-    return OutboundRefused(
-        f"The host {host} resolves to a private or reserved address, which the platform refuses. "
+def _rejected(host: str, error_id: str | None) -> DestinationRejected:
+    return DestinationRejected(
+        f"The host {host} resolves to a private or reserved address, which the platform rejects. "
         "An operator can allow it with M3O_UPSTREAM_ALLOWED_HOSTS.",
         error_id=error_id,
     )
@@ -76,7 +96,7 @@ def resolve(host: str, port: int, *, error_id: str | None = None) -> str:
     """Return an address of ``host`` that may be connected to, or raise BadGateway.
 
     Every address the host resolves to must be public, so a name with one
-    public and one private address is refused too.
+    public and one private address is rejected too.
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -86,8 +106,8 @@ def resolve(host: str, port: int, *, error_id: str | None = None) -> str:
     if not addresses:
         raise BadGateway(f"The host {host} has no address. Try again later.", error_id=error_id)
     if not host_allowed(host) and not all(is_public(address) for address in addresses):
-        logger.warning("Outbound host refused: non-public address", host=host, addresses=[str(a) for a in addresses])
-        raise _refused(host, error_id)
+        logger.warning("Outbound host rejected: non-public address", host=host, addresses=[str(a) for a in addresses])
+        raise _rejected(host, error_id)
     return str(addresses[0])
 
 
@@ -156,13 +176,13 @@ def check_url(url: str, *, error_id: str | None = None, field: str = "url") -> D
     """Check a URL without DNS, for a feature that stores it and connects later.
 
     A host written as an address in any spelling, or a localhost name, is
-    checked now; a DNS name is checked by ``fetch`` each time it connects.
+    checked now. A DNS name is checked by ``fetch`` each time it connects.
     """
     destination = parse_url(url, error_id=error_id, field=field)
     address = literal_address(destination.host)
     if address is not None and not host_allowed(destination.host) and not is_public(address):
-        refused = _refused(destination.host, error_id)
-        raise BadRequest(refused.detail, error_id=error_id, fields={field: "Must be a public address."})
+        rejected = _rejected(destination.host, error_id)
+        raise BadRequest(rejected.detail, error_id=error_id, fields={field: "Must be a public address."})
     return destination
 
 
@@ -189,7 +209,7 @@ def read_capped(response: httpx.Response, limit: int, deadline: float, *, what: 
         if size > limit:
             raise BadGateway(f"The {what} is over the limit of {limit} bytes.", error_id=error_id)
         if time.monotonic() > deadline:
-            # The read timeout applies to each read; a trickling server is stopped here.
+            # The read timeout applies to each read, so a server that sends slowly is stopped here.
             raise httpx.ReadTimeout(f"the {what} took longer than the call's time limit")
         chunks.append(chunk)
     return b"".join(chunks)
@@ -224,7 +244,7 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-    url: str  # the URL that answered, after any redirects
+    url: str  # the URL of the final response, after any redirects
     elapsed_ms: float  # until the final response's headers arrived
 
 
@@ -242,39 +262,50 @@ def fetch(
 ) -> Response:
     """Make one guarded request for an account and return its response, whatever its status.
 
-    Raises BadRequest for a bad URL, BadGateway when the destination is refused
+    Raises BadRequest for an invalid URL, BadGateway when the destination is rejected
     or unreachable or the response is too large, GatewayTimeout when it is too
     slow, and TooManyRequests when the account's outbound rate is used up.
     """
     count_request(account_id, error_id=error_id)
     limit = max_bytes or settings.M3O_OUTBOUND_MAX_RESPONSE_BYTES
     seconds = settings.M3O_OUTBOUND_TIMEOUT_SECONDS
-    deadline = time.monotonic() + seconds
-    timeout = httpx.Timeout(seconds)
     started = time.monotonic()
-    for _hop in range(max_redirects + 1):
+    deadline = started + seconds
+    headers = dict(headers or {})
+
+    for hop in range(max_redirects + 1):
         try:
             destination = parse_url(url, error_id=error_id)
         except BadRequest as error:
-            if not _hop:
+            if not hop:
                 raise
             raise BadGateway(f"The server redirected to an invalid URL: {error.detail}", error_id=error_id) from None
         address = resolve(destination.host, destination.port, error_id=error_id)
         pinned_url, host, extensions = pinned(destination, address)
-        request_headers = {"User-Agent": USER_AGENT, **(headers or {}), "Host": host}
+        # All hops together share the one time limit.
+        timeout = httpx.Timeout(max(deadline - time.monotonic(), 0.001))
         log = logger.bind(host=destination.host, account_id=account_id)
         try:
             request = client.build_request(
-                method, pinned_url, headers=request_headers, content=content, extensions=extensions, timeout=timeout
+                method,
+                pinned_url,
+                headers={"User-Agent": USER_AGENT, **headers, "Host": host},
+                content=content,
+                extensions=extensions,
+                timeout=timeout,
             )
             response = client.send(request, stream=True)
             try:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 location = response.headers.get("Location")
-                if response.status_code in REDIRECT_STATUSES and location and _hop < max_redirects:
-                    url = urljoin(destination.url, location)
+                if max_redirects and response.status_code in REDIRECT_STATUSES and location:
+                    next_url = urljoin(destination.url, location)
+                    if _origin(next_url) != _origin(destination.url):
+                        # Like browsers, send the caller's credentials only to the origin they named.
+                        headers = {name: value for name, value in headers.items() if name.lower() not in CREDENTIAL_HEADERS}
                     if response.status_code == 303 or (response.status_code in {301, 302} and method == "POST"):
                         method, content = "GET", None
+                    url = next_url
                     continue
                 body = read_capped(response, limit, deadline, error_id=error_id) if read_body else b""
             finally:
@@ -282,7 +313,7 @@ def fetch(
         except httpx.TimeoutException as exc:
             log.warning("Outbound request timed out", error=type(exc).__name__)
             raise GatewayTimeout(
-                f"The host {destination.host} did not answer within {seconds} seconds.", error_id=error_id
+                f"The request to {destination.host} timed out after {seconds} seconds.", error_id=error_id
             ) from None
         except httpx.HTTPError as exc:
             log.warning("Outbound request failed", error=type(exc).__name__)
@@ -297,3 +328,8 @@ def fetch(
             elapsed_ms=elapsed_ms,
         )
     raise BadGateway(f"The URL redirected more than {max_redirects} times.", error_id=error_id)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port

@@ -1,4 +1,4 @@
-"""Issue 17, outbound: every feature that makes outbound requests refuses every non-public destination.
+"""Every feature that makes outbound requests rejects every non-public destination.
 
 One matrix: the features (the upstream proxy, ping, tunnel, cron callbacks,
 rss crawls) times the destination forms (loopback in every IPv4 spelling and
@@ -151,7 +151,7 @@ def cron(owner: Persona, sites: Sites, target: str, redirected: bool) -> None:
     dispatch_due.delay()
 
     [job] = owner.call("cron", "Jobs", {}).json()["jobs"]
-    # Callbacks are not followed through redirects: a 3xx answer is a failed run.
+    # Callbacks do not follow redirects, so a 3xx response is a failed run.
     assert_envelope(job["last_error"], 502, "cron.callback", "HTTP 302" if redirected else REFUSED)
 
 
@@ -186,12 +186,12 @@ def test_destination_refused(owner: Persona, sites: Sites, feature: str, host: s
     FEATURES[feature](owner, sites, sites.destination(host), redirected)
 
     assert sites.victim.requests == []
-    # Through a redirect, the allowlisted relay was asked once and answered with the redirect.
+    # Through a redirect, the allowlisted relay received one request and returned the redirect.
     assert [seen.path.split("?")[0] for seen in sites.relay.requests] == (["/redirect"] if redirected else [])
 
 
 def test_matrix_size() -> None:
-    """The closing note of issue 17 quotes this count of refused destination cases."""
+    """Count the rejected destination cases, the figure reported for the outbound matrix."""
     assert len(FEATURES) * len(REFUSED_HOSTS) * 2 == 150
 
 

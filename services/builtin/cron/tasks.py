@@ -1,7 +1,7 @@
 """Cron runs. Both tasks are safe to run twice or concurrently.
 
 dispatch_due claims each due job by moving its next_run_at on with a
-compare-and-set, so two dispatchers never queue the same slot; run_job claims
+compare-and-set, so two dispatchers never queue the same slot. run_job claims
 the slot again through last_slot, so a redelivered run is skipped.
 """
 
@@ -24,7 +24,7 @@ from services.builtin.cron.models import Job
 logger = structlog.get_logger(__name__)
 
 DISPATCH_BATCH = 1000
-# A callback's answer is not stored, so only a little of it is read.
+# The callback's response body is not read or stored; this caps it all the same.
 CALLBACK_MAX_BYTES = 64 * 1024
 
 

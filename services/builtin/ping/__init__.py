@@ -1,7 +1,7 @@
-"""ping: check that a URL answers, and how fast.
+"""ping: check that a URL responds, and how fast.
 
 Requests go through the outbound guard (services/outbound.py), so private,
-loopback, link-local and metadata addresses are refused.
+loopback, link-local and metadata addresses are rejected.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Feed crawls. Both tasks are safe to run twice or concurrently.
 
 crawl_due claims each due feed by moving its next_crawl_at on with a
-compare-and-set; crawl stores entries keyed by (feed, guid), so a repeated
+compare-and-set. crawl stores entries keyed by (feed, guid), so a repeated
 crawl adds nothing twice.
 """
 

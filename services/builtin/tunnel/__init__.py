@@ -1,7 +1,7 @@
 """tunnel: send an HTTP request from the platform and get the response back.
 
 Requests go through the outbound guard (services/outbound.py), so private,
-loopback, link-local and metadata addresses are refused, and responses are
+loopback, link-local and metadata addresses are rejected, and responses are
 capped in size and time. The request is built from the caller's method, URL,
 headers and body only; the caller's M3O key never leaves the platform.
 """
@@ -31,8 +31,8 @@ HOP_BY_HOP = {
     "upgrade",
 }
 REQUEST_DROPPED = HOP_BY_HOP | {"host", "content-length"}
-# Cookies set by the destination are for the platform's connection, not the caller; the body
-# is returned decoded, so its encoding and length headers no longer apply.
+# Cookies set by the destination are for the platform's connection, not for the caller.
+# The body is returned decoded, so its encoding and length headers no longer apply.
 RESPONSE_DROPPED = HOP_BY_HOP | {"set-cookie", "set-cookie2", "content-encoding", "content-length"}
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that plays the websites outbound services reach.
 
 Routes: /feed.xml (an RSS feed), /redirect?to=URL (302 to URL), /status/<code>,
-/big (a body over the outbound cap), /slow (answers after a pause) and any
+/big (a body over the outbound cap), /slow (responds after a pause) and any
 other path (a small JSON body with a cookie and hop-by-hop headers). Every
 request is recorded, so a test can prove nothing reached it.
 """

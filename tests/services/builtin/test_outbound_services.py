@@ -200,7 +200,9 @@ def schedule(persona: Persona, url: str, name: str = "report", interval: int = 6
 
 def test_cron_schedule_list_delete(site: FakeSite, owner: Persona) -> None:
     job = schedule(owner, f"{site.url}/hook").json()["job"]
-    assert job["name"] == "report" and job["interval"] == 60 and job["last_error"] == {}
+    assert job["name"] == "report"
+    assert job["interval"] == 60
+    assert job["last_error"] == {}
 
     assert [job["name"] for job in owner.call("cron", "Jobs", {}).json()["jobs"]] == ["report"]
     schedule(owner, f"{site.url}/other", interval=120)
@@ -255,7 +257,9 @@ def test_cron_runs_due_job_once_per_slot(site: FakeSite, owner: Persona) -> None
     assert seen.headers["X-M3O-Delivery"] == f"{job.pk}:{slot.isoformat()}"
     assert b'"job": "report"' in seen.body
     [listed] = owner.call("cron", "Jobs", {}).json()["jobs"]
-    assert listed["last_status"] == 200 and listed["last_error"] == {} and listed["last_run"]
+    assert listed["last_status"] == 200
+    assert listed["last_error"] == {}
+    assert listed["last_run"]
     job.refresh_from_db()
     assert job.next_run_at > timezone.now()
 
@@ -384,4 +388,45 @@ def test_rss_feeds_purged_with_account(site: FakeSite, owner: Persona, django_ca
 
     purge_account(owner.account.pk)
 
-    assert not Feed.objects.exists() and not Entry.objects.exists()
+    assert not Feed.objects.exists()
+    assert not Entry.objects.exists()
+
+
+def test_tunnel_redirect_to_other_origin_drops_credentials(site: FakeSite, owner: Persona, settings: Any) -> None:
+    settings.M3O_UPSTREAM_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    other_origin = site.url.replace("127.0.0.1", "localhost") + "/landing"
+    body = {
+        "method": "GET",
+        "url": redirect_to(site, other_origin),
+        "headers": {"Authorization": "Bearer site-token", "Cookie": "a=b", "X-Trace": "t"},
+        "follow_redirects": True,
+    }
+
+    assert owner.call("tunnel", "Send", body).json()["status"] == 200
+
+    first, second = site.requests
+    assert first.headers["Authorization"] == "Bearer site-token"
+    assert second.path == "/landing"
+    assert "Authorization" not in second.headers
+    assert "Cookie" not in second.headers
+    assert second.headers["X-Trace"] == "t"
+
+
+def test_ping_too_many_redirects_is_502(site: FakeSite, owner: Persona) -> None:
+    address = f"{site.url}/final"
+    for _ in range(6):
+        address = redirect_to(site, address)
+
+    body = assert_envelope(owner.call("ping", "Url", {"address": address, "follow_redirects": True}), 502, "ping.url")
+
+    assert "more than 5 times" in body["detail"]
+
+
+def test_site_cookies_are_not_kept(site: FakeSite, owner: Persona, outsider: Persona) -> None:
+    """The site sets a cookie on every response; the shared client must not send it on any later request."""
+    owner.call("tunnel", "Send", {"method": "GET", "url": site.url})
+
+    outsider.call("tunnel", "Send", {"method": "GET", "url": site.url})
+
+    assert len(site.requests) == 2
+    assert "Cookie" not in site.requests[1].headers
