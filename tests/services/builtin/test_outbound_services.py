@@ -430,3 +430,41 @@ def test_site_cookies_are_not_kept(site: FakeSite, owner: Persona, outsider: Per
 
     assert len(site.requests) == 2
     assert "Cookie" not in site.requests[1].headers
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_cron_parallel_dispatchers_run_each_slot_once(settings: Any) -> None:
+    """Four dispatchers and redelivered runs at once: each due job is called exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from tests.conftest import _persona
+
+    settings.M3O_UPSTREAM_ALLOWED_HOSTS = ["127.0.0.1"]
+    owner = _persona("dispatch@example.com")
+    with fake_site() as site:
+        for index in range(10):
+            Job.objects.create(
+                account=owner.account,
+                name=f"job-{index}",
+                interval_seconds=60,
+                callback_url=f"{site.url}/hook/{index}",
+                next_run_at=timezone.now() - dt.timedelta(seconds=5),
+            )
+
+        def dispatch() -> int:
+            try:
+                return dispatch_due()
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            queued = sum(pool.map(lambda _: dispatch(), range(4)))
+
+        assert queued == 10
+        assert sorted(seen.path for seen in site.requests) == sorted(f"/hook/{index}" for index in range(10))
+        for job in Job.objects.all():
+            assert run_job(job.pk, job.last_slot.isoformat()) == "skipped"
+        assert len(site.requests) == 10
