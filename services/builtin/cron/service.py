@@ -47,8 +47,9 @@ SERVICE = register(
         tagline="Call your URL on a schedule.",
         description=(
             "Schedule jobs that post to a URL of yours at a fixed interval. Each run sends a JSON body with the "
-            "job's name and the time it was due, and an X-M3O-Delivery header that is the same if a run is "
-            "delivered twice. Private, loopback and cloud metadata addresses are refused."
+            "job's name and the time it was due, and an X-M3O-Delivery header that identifies the run. A run "
+            "whose time passed while the platform was down is skipped, not made up. Private, loopback and cloud "
+            "metadata addresses are rejected."
         ),
         category="Developer tools",
         icon="⏰",

@@ -36,7 +36,7 @@ SERVICE = register(
         tagline="Check that a web address answers.",
         description=(
             "Send a GET or HEAD request to an http or https address and get back its status code and how many "
-            "milliseconds it took to answer. Private, loopback and cloud metadata addresses are refused."
+            "milliseconds it took to respond. Private, loopback and cloud metadata addresses are rejected."
         ),
         category="Developer tools",
         icon="📶",

@@ -62,7 +62,7 @@ SERVICE = register(
         tagline="Follow RSS and Atom feeds.",
         description=(
             "Add RSS or Atom feeds by URL and read their entries, newest first. Feeds are fetched when added and "
-            "then every 15 minutes by default. Private, loopback and cloud metadata addresses are refused, also "
+            "then every 15 minutes by default. Private, loopback and cloud metadata addresses are rejected, also "
             "when a feed redirects to one."
         ),
         category="Storage",

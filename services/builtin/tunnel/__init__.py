@@ -80,8 +80,10 @@ SERVICE = register(
         tagline="Send HTTP requests from the platform.",
         description=(
             "Send an HTTP request with your method, URL, headers and body, and get back the status, headers and "
-            "body of the response. Private, loopback and cloud metadata addresses are refused; responses are "
-            "capped in size and time. Connection headers and cookies set by the destination are not passed on."
+            "body of the response. Private, loopback and cloud metadata addresses are rejected, and responses are "
+            "capped in size and time. Connection headers and cookies set by the destination are not passed on. "
+            "Authorization and Cookie headers are sent to the URL you name, and dropped when a redirect leads to "
+            "another host."
         ),
         category="Developer tools",
         icon="🚇",
