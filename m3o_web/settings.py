@@ -74,11 +74,13 @@ INSTALLED_APPS = [
     "services.builtin.cache",
     "services.builtin.comments",
     "services.builtin.contact",
+    "services.builtin.cron",
     "services.builtin.db",
     "services.builtin.file",
     "services.builtin.lists",
     "services.builtin.notes",
     "services.builtin.qr",
+    "services.builtin.rss",
     "services.builtin.secret",
     "services.builtin.url",
     "services.builtin.wallet",
@@ -217,6 +219,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
     },
     # Hourly, because months end at a different UTC hour in each account's zone.
+    # Cron jobs and rss feeds that are due are queued as one task each.
+    "cron-dispatch-due": {
+        "task": "services.builtin.cron.tasks.dispatch_due",
+        "schedule": 10,
+    },
+    "rss-crawl-due": {
+        "task": "services.builtin.rss.tasks.crawl_due",
+        "schedule": 60,
+    },
     "invoices-issue": {
         "task": "billing.tasks.invoices_issue",
         "schedule": crontab(minute=15),
@@ -395,6 +406,19 @@ M3O_UPSTREAM_ALLOW_PRIVATE = env.boolean("M3O_UPSTREAM_ALLOW_PRIVATE", False)
 M3O_UPSTREAM_MAX_CALL_SECONDS = env.integer("M3O_UPSTREAM_MAX_CALL_SECONDS", 30, minimum=1)
 # An upstream response larger than this is a 502, so one upstream cannot fill the gateway's memory.
 M3O_UPSTREAM_MAX_RESPONSE_BYTES = env.integer("M3O_UPSTREAM_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+# Outbound services (ping, tunnel, cron callbacks, rss crawls) go through the
+# same guard and allowlist as upstreams, with these caps: requests per account
+# per minute, seconds per request and bytes per response.
+M3O_OUTBOUND_REQUESTS_PER_MINUTE = env.integer("M3O_OUTBOUND_REQUESTS_PER_MINUTE", 120, minimum=1)
+M3O_OUTBOUND_TIMEOUT_SECONDS = env.integer("M3O_OUTBOUND_TIMEOUT_SECONDS", 10, minimum=1)
+M3O_OUTBOUND_MAX_RESPONSE_BYTES = env.integer("M3O_OUTBOUND_MAX_RESPONSE_BYTES", 1024 * 1024, minimum=1024)
+# cron: the shortest interval between two runs of a job, and the most jobs one account may keep.
+M3O_CRON_MIN_INTERVAL_SECONDS = env.integer("M3O_CRON_MIN_INTERVAL_SECONDS", 60, minimum=1)
+M3O_CRON_MAX_JOBS_PER_ACCOUNT = env.integer("M3O_CRON_MAX_JOBS_PER_ACCOUNT", 100, minimum=1)
+# rss: how often each feed is crawled, and how many entries are kept per feed (newest first).
+M3O_RSS_CRAWL_INTERVAL_SECONDS = env.integer("M3O_RSS_CRAWL_INTERVAL_SECONDS", 900, minimum=60)
+M3O_RSS_MAX_ENTRIES_PER_FEED = env.integer("M3O_RSS_MAX_ENTRIES_PER_FEED", 200, minimum=1)
 
 # Routes /v1/bench/echo, the baseline of bench/gateway.py. Never in production.
 M3O_BENCH_BASELINE = env.boolean("M3O_BENCH_BASELINE", False)

@@ -5,19 +5,18 @@ including its M3O key, are never forwarded, and the upstream's response
 headers are never passed back, so no hop-by-hop header crosses the proxy.
 The operator's credential is added as the service's upstream settings specify.
 
-Before connecting, the upstream host is resolved and every address checked:
-private, loopback, link-local (which includes cloud metadata at
-169.254.169.254) and other non-public addresses are rejected unless allowed by
-M3O_UPSTREAM_ALLOWED_HOSTS or M3O_UPSTREAM_ALLOW_PRIVATE. The connection then
-goes to the checked address, so a second DNS answer cannot redirect it.
-Redirects are not followed, for the same reason.
+Every connection goes through the outbound guard in services/outbound.py:
+the upstream host is resolved and every address checked (private, loopback,
+link-local, which includes cloud metadata at 169.254.169.254, and other
+non-public addresses are rejected unless allowed by M3O_UPSTREAM_ALLOWED_HOSTS
+or M3O_UPSTREAM_ALLOW_PRIVATE), and the connection goes to the checked
+address, so a second DNS answer cannot redirect it. Redirects are not
+followed, for the same reason.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,15 +30,11 @@ from catalog.crypto import DecryptionFailed, decrypt
 from catalog.models import Endpoint, UpstreamConfig
 from catalog.validation import PLACEHOLDER
 from m3o_web.errors import BadGateway, BadRequest, GatewayTimeout
+from services import outbound
 
 logger = structlog.get_logger(__name__)
 
 USER_AGENT = "M3O-Gateway/1"
-READ_CHUNK_BYTES = 64 * 1024
-
-# One pooled client per process: connections to an upstream are reused across
-# calls. Timeouts are set per request from the service's settings.
-_client = httpx.Client(follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=50))
 
 
 def _reject_constant(name: str) -> Any:
@@ -52,33 +47,6 @@ def decode_json(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant) if raw.strip() else {}
     except (UnicodeDecodeError, RecursionError) as exc:
         raise ValueError(str(exc)) from None
-
-
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
-def _resolve(host: str, port: int) -> str:
-    """Return an address of ``host`` the proxy may connect to, or raise BadGateway."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise BadGateway(f"The upstream host {host} cannot be resolved ({exc}). Try again later.") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    if not addresses:
-        raise BadGateway(f"The upstream host {host} has no address. Try again later.")
-    allowed = settings.M3O_UPSTREAM_ALLOW_PRIVATE or host.lower() in {
-        name.lower() for name in settings.M3O_UPSTREAM_ALLOWED_HOSTS
-    }
-    if not allowed and not all(_is_public(address) for address in addresses):
-        logger.warning("Upstream host rejected: non-public address", host=host, addresses=[str(a) for a in addresses])
-        raise BadGateway(
-            f"The upstream host {host} resolves to a private or reserved address, which the platform rejects. "
-            "An operator can allow it with M3O_UPSTREAM_ALLOWED_HOSTS."
-        )
-    return str(addresses[0])
 
 
 def _fill_path(template: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -125,24 +93,6 @@ def _credential(config: UpstreamConfig) -> str:
         ) from None
 
 
-def _read_capped(response: httpx.Response, limit: int, deadline: float) -> bytes:
-    """Read the body, stopping at ``limit`` bytes or at the call's ``deadline`` (monotonic seconds)."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BadGateway(f"The upstream response is {declared} bytes, over the limit of {limit} bytes.")
-    chunks = []
-    size = 0
-    for chunk in response.iter_bytes(READ_CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            raise BadGateway(f"The upstream response is over the limit of {limit} bytes.")
-        if time.monotonic() > deadline:
-            # The read timeout applies to each read; a trickling upstream is stopped here.
-            raise httpx.ReadTimeout("the upstream response took longer than the call's time limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @dataclass(frozen=True, slots=True)
 class UpstreamResponse:
     status_code: int
@@ -174,24 +124,27 @@ def upstream_send(
     base = urlsplit(url)
     host = base.hostname or ""
     port = base.port or (443 if base.scheme == "https" else 80)
-    address = _resolve(host, port)
+    address = outbound.resolve(host, port)
 
     # Connect to the checked address; Host and TLS SNI still name the host, so virtual hosts and certificates work.
-    literal = f"[{address}]" if ":" in address else address
-    target = f"{base.scheme}://{literal}:{port}{base.path}"
-    if base.query:
-        target += f"?{base.query}"
+    destination = outbound.Destination(
+        scheme=base.scheme,
+        host=host,
+        port=port,
+        explicit_port=base.port is not None,
+        target=base.path + (f"?{base.query}" if base.query else ""),
+    )
+    target, host_header, extensions = outbound.pinned(destination, address)
     request_headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
     request_headers["X-Request-Id"] = request_id
-    request_headers["Host"] = host if base.port is None else f"{host}:{base.port}"
-    extensions = {"sni_hostname": host} if base.scheme == "https" else {}
+    request_headers["Host"] = host_header
     timeout = httpx.Timeout(
         connect=connect_timeout_ms / 1000,
         read=read_timeout_ms / 1000,
         write=read_timeout_ms / 1000,
         pool=connect_timeout_ms / 1000,
     )
-    request = _client.build_request(
+    request = outbound.client.build_request(
         method,
         target,
         params=params or None,
@@ -202,9 +155,11 @@ def upstream_send(
         timeout=timeout,
     )
     deadline = time.monotonic() + settings.M3O_UPSTREAM_MAX_CALL_SECONDS
-    response = _client.send(request, stream=True)
+    response = outbound.client.send(request, stream=True)
     try:
-        raw = _read_capped(response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES, deadline)
+        raw = outbound.read_capped(
+            response, settings.M3O_UPSTREAM_MAX_RESPONSE_BYTES, deadline, what="upstream response"
+        )
     finally:
         response.close()
     return UpstreamResponse(status_code=response.status_code, headers=response.headers, content=raw)

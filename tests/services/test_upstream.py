@@ -11,7 +11,7 @@ from django.test import Client
 
 from billing.models import LedgerEntry, UsageEvent
 from catalog.models import Endpoint, Service, UpstreamConfig
-from services.upstream import _is_public
+from services.outbound import is_public as _is_public
 from tests.conftest import Persona
 from tests.factories import admin_change_form_data
 from tests.services.test_gateway import assert_envelope
