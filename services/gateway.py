@@ -109,6 +109,95 @@ def execute_call(
     return response
 
 
+# The steps below are functions so the streaming transport (services/streaming)
+# runs the very same checks as a call.
+
+
+def route(service_slug: str, endpoint_name: str) -> Endpoint:
+    """Find the endpoint of ``/v1/<service>/<endpoint>``; 404 for anything else."""
+    endpoint = None
+    if SERVICE_NAME.fullmatch(service_slug) and ENDPOINT_NAME.fullmatch(endpoint_name):
+        endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
+    if endpoint is None:
+        raise NotFound(
+            f"No endpoint {service_slug[:64]}/{endpoint_name[:64]}. See {settings.SITE_URL}/explore/ for the services "
+            "and their endpoints.",
+            error_id="v1.not_found",
+        )
+    return endpoint
+
+
+def authenticate(authorization: str) -> KeyState:
+    """Return the key named by an Authorization header value; 401 if it is missing or unusable."""
+    secret = key_from_authorization(authorization)
+    if not secret:
+        raise Unauthorized(
+            "Missing API key. Send it as 'Authorization: Bearer <key>'; "
+            f"create one at {settings.SITE_URL}/keys/.",
+            error_id="v1.missing_key",
+        )
+    key = key_cache.authenticate(secret)
+    if key is None:
+        raise Unauthorized(
+            f"Invalid API key. Check the key, or create a new one at {settings.SITE_URL}/keys/.",
+            error_id="v1.invalid_key",
+        )
+    check_key(key)
+    return key
+
+
+def check_key(key: KeyState) -> None:
+    """401 if the key was revoked or has expired."""
+    if key.is_revoked:
+        raise Unauthorized(
+            f"This API key ({key.prefix}…) was revoked. Create a new one at {settings.SITE_URL}/keys/.",
+            error_id="v1.key_revoked",
+        )
+    if key.is_expired():
+        raise Unauthorized(
+            f"This API key ({key.prefix}…) has expired. Create a new one at {settings.SITE_URL}/keys/.",
+            error_id="v1.key_expired",
+        )
+
+
+def authorize(key: KeyState, endpoint: Endpoint) -> None:
+    """403 unless the key's account is active and the key's scopes include the endpoint's service."""
+    if not key.account_active:
+        message = key.account_status_message or "Contact support to restore access."
+        raise Forbidden(f"This account is suspended: {message}", error_id="v1.account_suspended")
+    if not key.allows_service(endpoint.service.slug):
+        raise Forbidden(
+            f"This API key may not call the {endpoint.service.slug} service. Use a key whose scopes "
+            f"include it, or create one at {settings.SITE_URL}/keys/.",
+            error_id="v1.key_scope",
+        )
+
+
+def rate_limit(key: KeyState) -> tuple[Decision, TooManyRequests | None]:
+    """Count one request against the key's and the account's limits; the error is set past them."""
+    limits = default_limits()
+    decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
+    if not decision.allowed:
+        return decision, TooManyRequests(
+            f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
+            f"Retry after {decision.reset_seconds} seconds.",
+        )
+    return decision, None
+
+
+def reserve(*, account_id: int, request_id: str, price_units: int) -> None:
+    """Hold the price against the account's balance; 402 when it does not fit."""
+    try:
+        get_meter().reserve(account_id=account_id, request_id=request_id, price_units=price_units)
+    except InsufficientCredit as exc:
+        raise PaymentRequired(
+            f"Insufficient credit: this call costs {price_units} units ({format_usd(price_units)}) and the "
+            f"balance is {exc.balance_units} units ({format_usd(exc.balance_units)}). "
+            f"Add funds at {settings.SITE_URL}/billing/.",
+            headers={"X-M3O-Balance": str(exc.balance_units)},
+        ) from None
+
+
 class _Call:
     """One gateway call's state between steps, so errors can still be settled."""
 
@@ -164,53 +253,13 @@ class _Call:
         return response
 
     def _route(self, service_slug: str, endpoint_name: str) -> Endpoint:
-        endpoint = None
-        if SERVICE_NAME.fullmatch(service_slug) and ENDPOINT_NAME.fullmatch(endpoint_name):
-            endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
-        if endpoint is None:
-            raise NotFound(
-                f"No endpoint {service_slug[:64]}/{endpoint_name[:64]}. See {settings.SITE_URL}/explore/ for the services "
-                "and their endpoints.",
-                error_id="v1.not_found",
-            )
-        return endpoint
+        return route(service_slug, endpoint_name)
 
     def _authenticate(self) -> KeyState:
-        secret = key_from_authorization(self.request.headers.get("Authorization", ""))
-        if not secret:
-            raise Unauthorized(
-                "Missing API key. Send it as 'Authorization: Bearer <key>'; "
-                f"create one at {settings.SITE_URL}/keys/.",
-                error_id="v1.missing_key",
-            )
-        key = key_cache.authenticate(secret)
-        if key is None:
-            raise Unauthorized(
-                f"Invalid API key. Check the key, or create a new one at {settings.SITE_URL}/keys/.",
-                error_id="v1.invalid_key",
-            )
-        if key.is_revoked:
-            raise Unauthorized(
-                f"This API key ({key.prefix}…) was revoked. Create a new one at {settings.SITE_URL}/keys/.",
-                error_id="v1.key_revoked",
-            )
-        if key.is_expired():
-            raise Unauthorized(
-                f"This API key ({key.prefix}…) has expired. Create a new one at {settings.SITE_URL}/keys/.",
-                error_id="v1.key_expired",
-            )
-        return key
+        return authenticate(self.request.headers.get("Authorization", ""))
 
     def _authorize(self, key: KeyState, endpoint: Endpoint) -> None:
-        if not key.account_active:
-            message = key.account_status_message or "Contact support to restore access."
-            raise Forbidden(f"This account is suspended: {message}", error_id="v1.account_suspended")
-        if not key.allows_service(endpoint.service.slug):
-            raise Forbidden(
-                f"This API key may not call the {endpoint.service.slug} service. Use a key whose scopes "
-                f"include it, or create one at {settings.SITE_URL}/keys/.",
-                error_id="v1.key_scope",
-            )
+        authorize(key, endpoint)
 
     def _claim_idempotency_key(self, service_slug: str, endpoint_name: str, raw: bytes) -> HttpResponse | None:
         header = self.request.headers.get("Idempotency-Key")
@@ -236,26 +285,13 @@ class _Call:
         )
 
     def _rate_limit(self, key: KeyState) -> None:
-        limits = default_limits()
-        decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
-        self.rate_decision = decision
-        if not decision.allowed:
-            raise TooManyRequests(
-                f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
-                f"Retry after {decision.reset_seconds} seconds.",
-            )
+        self.rate_decision, error = rate_limit(key)
+        if error is not None:
+            raise error
 
     def _reserve(self, price_units: int) -> None:
         assert self.key is not None
-        try:
-            get_meter().reserve(account_id=self.key.account_id, request_id=self.request_id, price_units=price_units)
-        except InsufficientCredit as exc:
-            raise PaymentRequired(
-                f"Insufficient credit: this call costs {price_units} units ({format_usd(price_units)}) and the "
-                f"balance is {exc.balance_units} units ({format_usd(exc.balance_units)}). "
-                f"Add funds at {settings.SITE_URL}/billing/.",
-                headers={"X-M3O-Balance": str(exc.balance_units)},
-            ) from None
+        reserve(account_id=self.key.account_id, request_id=self.request_id, price_units=price_units)
         self.price_units = price_units
         self.reserved = True
 

@@ -1,0 +1,73 @@
+"""The streaming transport over real WebSocket and streamed-HTTP clients against a live ASGI server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from billing.models import UsageEvent
+from tests.conftest import Persona
+from tests.services.streaming.conftest import ndjson, ws_frames, ws_url
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_ndjson_stream_sends_each_message_and_charges_each(owner: Persona, asgi_server: str) -> None:
+    balance = owner.balance
+
+    lines = ndjson(asgi_server, owner.secret, "helloworld", "Stream", {"name": "Alice", "messages": 3})
+
+    assert lines == [{"message": "Hello Alice"}] * 3
+    assert owner.balance == balance - 3 * 1_000
+    events = UsageEvent.objects.filter(account=owner.account, endpoint="Stream")
+    assert sorted(event.cost_units for event in events) == [1_000] * 3
+
+
+def test_websocket_stream_with_key_in_subprotocol(owner: Persona, asgi_server: str) -> None:
+    url = ws_url(asgi_server, "helloworld", "Stream")
+
+    frames, code = asyncio.run(ws_frames(url, {"name": "Bob", "messages": 2}, subprotocols=[f"m3o-key.{owner.secret}"]))
+
+    assert frames == [{"message": "Hello Bob"}] * 2
+    assert code == 1000
+
+
+def test_websocket_stream_with_key_in_authorization(owner: Persona, asgi_server: str) -> None:
+    url = ws_url(asgi_server, "helloworld", "Stream")
+    headers = {"Authorization": f"Bearer {owner.secret}"}
+
+    frames, code = asyncio.run(ws_frames(url, {"name": "Bob", "messages": 1}, additional_headers=headers))
+
+    assert (frames, code) == ([{"message": "Hello Bob"}], 1000)
+
+
+def test_websocket_without_key_gets_401_frame(asgi_server: str, db: None) -> None:
+    frames, code = asyncio.run(ws_frames(ws_url(asgi_server, "helloworld", "Stream"), {"name": "Bob"}))
+
+    assert [frame["id"] for frame in frames] == ["v1.missing_key"]
+    assert code == 4401
+
+
+def test_invalid_stream_request_is_400_and_not_charged(owner: Persona, asgi_server: str) -> None:
+    balance = owner.balance
+
+    response = httpx.post(
+        f"{asgi_server}/v1/helloworld/Stream", json={"name": "Alice", "messages": 0},
+        headers={"Authorization": f"Bearer {owner.secret}"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["id"] == "v1.bad_request" or "messages" in response.json().get("fields", {})
+    assert owner.balance == balance
+
+
+def test_plain_calls_still_reach_django(owner: Persona, asgi_server: str) -> None:
+    response = httpx.post(
+        f"{asgi_server}/v1/helloworld/Call", json={"name": "Alice"}, headers={"Authorization": f"Bearer {owner.secret}"}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"message": "Hello Alice"}
