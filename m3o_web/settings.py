@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "services.builtin.cache",
     "services.builtin.comments",
     "services.builtin.contact",
+    "services.builtin.event",
     "services.builtin.db",
     "services.builtin.file",
     "services.builtin.lists",

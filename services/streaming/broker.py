@@ -99,11 +99,14 @@ class RedisBroker:
     def __init__(self, url: str) -> None:
         self.url = url
         self._client = redis.Redis.from_url(url)
+        # Pub/sub channels span all of a Redis server's databases; the database
+        # number in the name keeps deployments that share a server apart.
+        self.prefix = f"m3o:{self._client.connection_pool.connection_kwargs.get('db', 0)}:"
         # One async client per event loop: a redis.asyncio connection belongs to the loop that made it.
         self._async_clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
 
     def publish(self, channel: str, message: bytes) -> None:
-        self._client.publish(channel, message)
+        self._client.publish(self.prefix + channel, message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[_RedisSubscription]:
@@ -112,7 +115,7 @@ class RedisBroker:
         if client is None:
             client = self._async_clients[loop] = redis.asyncio.Redis.from_url(self.url)
         pubsub = client.pubsub()
-        await pubsub.subscribe(channel)
+        await pubsub.subscribe(self.prefix + channel)
         try:
             yield _RedisSubscription(pubsub)
         finally:

@@ -14,6 +14,7 @@ suspended account ends its streams within a second or so.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -92,6 +93,7 @@ class Stream:
             endpoint=self.endpoint.name,
             body=self.body,
         )
+        _current.set(self)  # the handler's steps run in tasks that copy this context
         messages = builtin(context)
         _open_streams.add(self)
         _ensure_watchdog()
@@ -106,11 +108,12 @@ class Stream:
                 delivered = False
                 try:
                     delivered = await emit(message)
+                    if delivered:
+                        self.sent += 1
                 finally:
                     await run_sync(self._settle)(request_id, cost, 200 if delivered else 499, started)
                 if not delivered:
                     return None
-                self.sent += 1
                 self.charged_units += cost.units
         except ApiError as error:
             return error
@@ -188,6 +191,18 @@ class Stream:
             source=self.source,
         )
         get_meter().settle(record=record, price_units=cost.units)
+
+
+_current: contextvars.ContextVar[Stream] = contextvars.ContextVar("m3o_stream")
+
+
+def messages_delivered() -> int:
+    """How many messages the running stream handler's client has been sent so far.
+
+    A handler that must not lose a message it yielded but the client never got
+    (the event service) compares this with its own count when it is closed.
+    """
+    return _current.get().sent
 
 
 def _stream_handler(endpoint: Endpoint) -> registry.StreamHandler:
