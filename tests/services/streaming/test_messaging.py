@@ -147,3 +147,24 @@ def test_websocket_balance_running_out_gets_402_frame(owner: Persona, asgi_serve
     assert frames[1]["id"] == "v1.insufficient_credit"
     assert code == 4402
     assert owner.balance == 0
+
+
+def test_event_consumer_never_gets_another_accounts_messages(owner: Persona, outsider: Persona, asgi_server: str) -> None:
+    post(asgi_server, owner.secret, "event", "Publish", {"topic": "jobs", "message": {"owner": True}})
+
+    async def run() -> list[Any]:
+        url = ws_url(asgi_server, "event", "Consume")
+        async with websockets.connect(url, subprotocols=[f"m3o-key.{outsider.secret}"]) as socket:
+            await socket.send(json.dumps({"topic": "jobs", "group": "workers", "offset": 1}))
+            post_outsider = await asyncio.to_thread(
+                post, asgi_server, outsider.secret, "event", "Publish", {"topic": "jobs", "message": {"outsider": True}}
+            )
+            assert post_outsider.status_code == 200
+            frames = await receive(socket, 1)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(socket.recv(), 1.5)
+            return frames
+
+    frames = asyncio.run(run())
+
+    assert [frame["message"] for frame in frames] == [{"outsider": True}]
