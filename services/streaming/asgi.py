@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,6 +42,10 @@ SHUTDOWN_GRACE_SECONDS = 5
 NORMAL_CLOSURE = 1000
 
 
+# Stream connections this process is serving, from the request to the close frame.
+_serving = 0
+
+
 def close_code(error: ApiError) -> int:
     """The WebSocket close code for an error frame: 4000 plus its HTTP status (4401, 4402, 4503...)."""
     return 4000 + error.code
@@ -68,6 +73,15 @@ class _StreamNames:
         return frozenset((slug.lower(), name.lower()) for slug, name in rows)
 
 
+async def _counted(serving: Awaitable[None]) -> None:
+    global _serving
+    _serving += 1
+    try:
+        await serving
+    finally:
+        _serving -= 1
+
+
 class StreamingRouter:
     """Wrap Django's ASGI application, serving streams itself and answering the lifespan protocol."""
 
@@ -85,14 +99,14 @@ class StreamingRouter:
                 await receive()
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            await serve_websocket(scope, receive, send, *match.groups())
+            await _counted(serve_websocket(scope, receive, send, *match.groups()))
             return
         if (
             match is not None
             and scope.get("method") == "POST"
             and await self.stream_names.contains(*match.groups())
         ):
-            await serve_ndjson(scope, receive, send, *match.groups())
+            await _counted(serve_ndjson(scope, receive, send, *match.groups()))
             return
         await self.app(scope, receive, send)
 
@@ -100,19 +114,58 @@ class StreamingRouter:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                _stop_streams_on_signals(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                stop_all(
-                    ServiceUnavailable(
-                        "The server is shutting down, so the stream stopped. Reconnect to continue.",
-                        error_id="v1.shutting_down",
-                    )
-                )
-                deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
-                while open_stream_count() and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
+                _stop_streams_for_shutdown()
+                await _streams_closed()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _stop_streams_for_shutdown() -> None:
+    stop_all(
+        ServiceUnavailable(
+            "The server is shutting down, so the stream stopped. Reconnect to continue.",
+            error_id="v1.shutting_down",
+        )
+    )
+
+
+def _stop_streams_on_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """End open streams with an error frame as soon as the worker is told to stop.
+
+    granian waits for open connections to end before it sends lifespan.shutdown,
+    so streams must end at the signal, not at lifespan.shutdown. The server's
+    own handler for the signal still runs afterwards.
+    """
+    # NOTE: asyncio offers no public way to read a loop's signal handler, so
+    # the server's handler is read from the loop's private table.
+    handlers = getattr(loop, "_signal_handlers", {})
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = handlers.get(signum)
+
+        def on_signal(previous: asyncio.Handle | None = previous) -> None:
+            _stop_streams_for_shutdown()
+            loop.create_task(_then_stop_server(previous))
+
+        try:
+            loop.add_signal_handler(signum, on_signal)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread, or no signals on this platform: lifespan.shutdown still stops streams
+
+
+async def _then_stop_server(previous: asyncio.Handle | None) -> None:
+    """Let the streams send their last frame and close, then run the server's own shutdown."""
+    await _streams_closed()
+    if previous is not None:
+        previous._run()
+
+
+async def _streams_closed() -> None:
+    deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+    while (_serving or open_stream_count()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 def _header(scope: Scope, name: bytes) -> str:

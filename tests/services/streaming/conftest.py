@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,9 @@ import websockets
 from tests.processes import ROOT, free_port, process_env, wait_for
 
 
-@pytest.fixture(scope="module")
-def asgi_server(django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve m3o_web.asgi with granian on 127.0.0.1 and return its base URL; one server per test module."""
-    tmp_path = tmp_path_factory.mktemp("asgi")
+@contextmanager
+def running_asgi_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Serve m3o_web.asgi with granian on 127.0.0.1 on the test database; yield its URL and process."""
     port = free_port()
     env = process_env(tmp_path, DEBUG="0", ALLOWED_HOSTS="127.0.0.1")
     log_path = tmp_path / "granian.log"
@@ -39,12 +39,19 @@ def asgi_server(django_db_setup: None, django_db_blocker: Any, tmp_path_factory:
 
     try:
         assert wait_for(ready), log_path.read_text()[-3000:]
-        yield url
+        yield url, process
     finally:
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def asgi_server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One live ASGI server per test module."""
+    with running_asgi_server(tmp_path_factory.mktemp("asgi")) as (url, _):
+        yield url
 
 
 def ndjson(url: str, secret: str, service: str, endpoint: str, body: dict[str, Any], timeout: float = 10) -> list[Any]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from billing.models import UsageEvent
 from tests.conftest import Persona
-from tests.services.streaming.conftest import ndjson, ws_frames, ws_url
+from tests.services.streaming.conftest import ndjson, running_asgi_server, ws_frames, ws_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -71,3 +75,22 @@ def test_plain_calls_still_reach_django(owner: Persona, asgi_server: str) -> Non
 
     assert response.status_code == 200
     assert response.json() == {"message": "Hello Alice"}
+
+
+def test_server_shutdown_ends_open_streams_with_503_frame(owner: Persona, tmp_path: Path) -> None:
+    async def run(url: str, process: subprocess.Popen[bytes]) -> tuple[list[dict], int | None]:
+        async with websockets.connect(ws_url(url, "mq", "Subscribe"), subprotocols=[f"m3o-key.{owner.secret}"]) as socket:
+            await socket.send(json.dumps({"topic": "orders"}))
+            await asyncio.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(socket.recv(), 5)
+            return [frame], socket.close_code
+
+    with running_asgi_server(tmp_path) as (url, process):
+        frames, code = asyncio.run(run(url, process))
+        assert process.wait(timeout=10) == 0
+
+    assert [frame["id"] for frame in frames] == ["v1.shutting_down"]
+    assert code == 4503
