@@ -3,7 +3,7 @@
 A stream endpoint (``streaming`` in the catalog) is opened on its usual
 ``/v1/<service>/<endpoint>`` path, either as a WebSocket upgrade (the first
 text frame is the request, each message is one JSON text frame) or as a POST
-answered with ``application/x-ndjson``, one JSON message per line. Both run in
+whose response is ``application/x-ndjson``, one JSON message per line. Both run in
 the ASGI process (``m3o_web.asgi``), never in a WSGI worker.
 
 The stream is opened through the gateway's own steps (route, authenticate,

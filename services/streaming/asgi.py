@@ -1,8 +1,8 @@
 """The ASGI application: stream endpoints here, everything else to Django.
 
-``/v1/<service>/<endpoint>`` as a WebSocket, or as a POST to an endpoint
-marked streaming, is served by this module on the event loop; any other
-request goes to Django's ASGI handler unchanged. A stream's key comes from
+This module serves ``/v1/<service>/<endpoint>`` on the event loop when it is a
+WebSocket, or a POST to an endpoint marked streaming. Any other request goes
+to Django's ASGI handler unchanged. A stream's key comes from
 ``Authorization`` or, for browsers (which cannot set headers on a WebSocket),
 from the subprotocol ``m3o-key.<key>``.
 """
@@ -47,12 +47,12 @@ _serving = 0
 
 
 def close_code(error: ApiError) -> int:
-    """The WebSocket close code for an error frame: 4000 plus its HTTP status (4401, 4402, 4503...)."""
+    """Return the WebSocket close code for an error frame: 4000 plus its HTTP status (4401, 4402, 4503...)."""
     return 4000 + error.code
 
 
 class _StreamNames:
-    """Which (service, endpoint) pairs stream, re-read from the catalog every few seconds."""
+    """The set of (service, endpoint) pairs that stream, re-read from the catalog every few seconds."""
 
     def __init__(self) -> None:
         self.names: frozenset[tuple[str, str]] = frozenset()
@@ -64,7 +64,7 @@ class _StreamNames:
                 self.names = await run_sync(self._load)()
                 self.loaded_at = time.monotonic()
             except DatabaseError:
-                pass  # the gateway's own error handling answers the call
+                pass  # the call then goes to Django, and the gateway reports the database error
         return (service.lower(), endpoint.lower()) in self.names
 
     @staticmethod
@@ -83,7 +83,7 @@ async def _counted(serving: Awaitable[None]) -> None:
 
 
 class StreamingRouter:
-    """Wrap Django's ASGI application, serving streams itself and answering the lifespan protocol."""
+    """Wrap Django's ASGI application: serve streams here and handle the lifespan protocol."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -133,7 +133,7 @@ def _stop_streams_for_shutdown() -> None:
 
 
 def _stop_streams_on_signals(loop: asyncio.AbstractEventLoop) -> None:
-    """End open streams with an error frame as soon as the worker is told to stop.
+    """End open streams with an error frame as soon as the worker receives SIGTERM or SIGINT.
 
     granian waits for open connections to end before it sends lifespan.shutdown,
     so streams must end at the signal, not at lifespan.shutdown. The server's
@@ -199,10 +199,10 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
         accept["subprotocol"] = key_protocol
     await send(accept)
 
-    gone = asyncio.Event()
+    client_closed = asyncio.Event()
 
     async def close(error: ApiError | None) -> None:
-        if gone.is_set():
+        if client_closed.is_set():
             return
         try:
             if error is not None:
@@ -221,16 +221,16 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
         return
 
     async def emit(message: dict[str, Any]) -> bool:
-        if gone.is_set():
+        if client_closed.is_set():
             return False
         try:
             await send({"type": "websocket.send", "text": _encode(message)})
         except Exception:
-            gone.set()
+            client_closed.set()
             return False
         return True
 
-    reader = asyncio.ensure_future(_read_until_disconnect(receive, stream, gone, frame_type="websocket.disconnect"))
+    reader = asyncio.ensure_future(_read_until_disconnect(receive, stream, client_closed, frame_type="websocket.disconnect"))
     try:
         error = await stream.pump(emit)
     finally:
@@ -239,7 +239,7 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
 
 
 async def _first_frame(receive: Receive) -> bytes | None:
-    """The request frame, or None if the client left or sent nothing in time."""
+    """Return the request frame, or None if the client closed the connection first."""
     try:
         message = await asyncio.wait_for(receive(), FIRST_FRAME_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -251,12 +251,12 @@ async def _first_frame(receive: Receive) -> bytes | None:
     return message.get("bytes") or b""
 
 
-async def _read_until_disconnect(receive: Receive, stream: Stream, gone: asyncio.Event, *, frame_type: str) -> None:
+async def _read_until_disconnect(receive: Receive, stream: Stream, client_closed: asyncio.Event, *, frame_type: str) -> None:
     """Drain what the client sends after the request, and end the stream when it leaves."""
     while True:
         message = await receive()
         if message["type"] == frame_type:
-            gone.set()
+            client_closed.set()
             stream.leave()
             return
 
@@ -281,7 +281,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def serve_ndjson(scope: Scope, receive: Receive, send: Send, service: str, endpoint: str) -> None:
-    """Serve one stream as a POST answered with newline-delimited JSON, one message per line."""
+    """Serve one stream as a POST whose response is newline-delimited JSON, one message per line."""
     try:
         raw = await _read_body(receive)
         stream = await open_stream(
@@ -309,24 +309,24 @@ async def serve_ndjson(scope: Scope, receive: Receive, send: Send, service: str,
             ],
         }
     )
-    gone = asyncio.Event()
+    client_closed = asyncio.Event()
 
     async def emit(message: dict[str, Any]) -> bool:
-        if gone.is_set():
+        if client_closed.is_set():
             return False
         try:
             await send({"type": "http.response.body", "body": (_encode(message) + "\n").encode(), "more_body": True})
         except Exception:
-            gone.set()
+            client_closed.set()
             return False
         return True
 
-    reader = asyncio.ensure_future(_read_until_disconnect(receive, stream, gone, frame_type="http.disconnect"))
+    reader = asyncio.ensure_future(_read_until_disconnect(receive, stream, client_closed, frame_type="http.disconnect"))
     try:
         error = await stream.pump(emit)
     finally:
         reader.cancel()
-    if gone.is_set():
+    if client_closed.is_set():
         return
     try:
         last = (_encode(error.envelope()) + "\n").encode() if error is not None else b""

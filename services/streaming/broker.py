@@ -33,7 +33,7 @@ class Broker(Protocol):
         """Send a message to the channel's current subscribers; callable from any thread."""
 
     def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """An async context manager that subscribes for its duration."""
+        """Return an async context manager that subscribes to the channel for its duration."""
 
 
 class _MemorySubscription:

@@ -143,7 +143,7 @@ class Stream:
             )
 
     async def _next(self, messages: AsyncIterator[dict[str, Any]]) -> dict[str, Any] | None:
-        """The handler's next message, or None when it ends or the stream is stopped first."""
+        """Return the handler's next message, or None when it ends or the stream is stopped first."""
         if self.stopped.is_set():
             return None
         following = asyncio.ensure_future(anext(messages))
@@ -197,7 +197,7 @@ _current: contextvars.ContextVar[Stream] = contextvars.ContextVar("m3o_stream")
 
 
 def messages_delivered() -> int:
-    """How many messages the running stream handler's client has been sent so far.
+    """Return how many messages the running stream has sent to its client so far.
 
     A handler that must not lose a message it yielded but the client never got
     (the event service) compares this with its own count when it is closed.
@@ -243,14 +243,6 @@ async def open_stream(*, service: str, endpoint: str, authorization: str, raw: b
     return await run_sync(_open)(
         service=service, endpoint_name=endpoint, authorization=authorization, raw=raw, source=source
     )
-
-
-def is_stream_endpoint(service: str, endpoint: str) -> bool:
-    """Whether ``/v1/<service>/<endpoint>`` names a stream endpoint (False for unknown names)."""
-    try:
-        return gateway.route(service, endpoint).streaming
-    except ApiError:
-        return False
 
 
 # Streams open in this process, and the watchdog task that re-checks their keys.

@@ -1,9 +1,9 @@
 """event handlers: durable topics in the database, consumed by groups.
 
-Why the database and not Redis Streams: messages are account data that must
-survive a Redis restart (Redis is a cache here, and the embedded default has
-none), and a group's position moves in the same transaction that hands the
-message out, which the database gives us with one row lock.
+Messages live in the database, not in Redis Streams, because they are account
+data that must survive a Redis restart: Redis is a cache here, and the embedded
+default has none. The database also moves a group's position in the same
+transaction that hands the message out, under one row lock.
 """
 
 from __future__ import annotations
