@@ -14,6 +14,7 @@ import websockets
 
 from billing.models import UsageEvent
 from tests.conftest import Persona
+from tests.factories import make_key
 from tests.services.streaming.conftest import ndjson, running_asgi_server, ws_frames, ws_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -94,3 +95,51 @@ def test_server_shutdown_ends_open_streams_with_503_frame(owner: Persona, tmp_pa
 
     assert [frame["id"] for frame in frames] == ["v1.shutting_down"]
     assert code == 4503
+
+
+def test_key_without_the_service_in_scope_gets_403_frame(owner: Persona, asgi_server: str) -> None:
+    _, secret = make_key(owner.user, scopes=["helloworld"], name="hello only")
+
+    frames, code = asyncio.run(
+        ws_frames(ws_url(asgi_server, "mq", "Subscribe"), {"topic": "orders"}, subprotocols=[f"m3o-key.{secret}"])
+    )
+
+    assert [frame["id"] for frame in frames] == ["v1.key_scope"]
+    assert code == 4403
+
+
+def test_invalid_topic_is_400_with_the_field(owner: Persona, asgi_server: str) -> None:
+    response = httpx.post(
+        f"{asgi_server}/v1/mq/Subscribe", json={"topic": "no spaces"}, headers={"Authorization": f"Bearer {owner.secret}"}
+    )
+
+    assert response.status_code == 400
+    assert "topic" in response.json()["fields"]
+
+
+def test_bad_json_first_frame_gets_400_frame(owner: Persona, asgi_server: str) -> None:
+    frames, code = asyncio.run(
+        ws_frames(ws_url(asgi_server, "helloworld", "Stream"), "{not json", subprotocols=[f"m3o-key.{owner.secret}"])
+    )
+
+    assert [frame["code"] for frame in frames] == [400]
+    assert code == 4400
+
+
+def test_unknown_stream_path_is_404_frame(owner: Persona, asgi_server: str) -> None:
+    frames, code = asyncio.run(
+        ws_frames(ws_url(asgi_server, "nosuch", "Stream"), {}, subprotocols=[f"m3o-key.{owner.secret}"])
+    )
+
+    assert [frame["id"] for frame in frames] == ["v1.not_found"]
+    assert code == 4404
+
+
+def test_plain_call_to_a_stream_endpoint_is_400_and_not_charged(owner: Persona) -> None:
+    balance = owner.balance
+
+    response = owner.call("helloworld", "Stream", {"name": "Alice", "messages": 2})
+
+    assert response.status_code == 400
+    assert response.json()["id"] == "v1.stream_endpoint"
+    assert owner.balance == balance
