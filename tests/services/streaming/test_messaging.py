@@ -168,3 +168,30 @@ def test_event_consumer_never_gets_another_accounts_messages(owner: Persona, out
     frames = asyncio.run(run())
 
     assert [frame["message"] for frame in frames] == [{"outsider": True}]
+
+
+def test_notes_events_stream_own_changes_only(owner: Persona, outsider: Persona, asgi_server: str) -> None:
+    async def run() -> list[Any]:
+        url = ws_url(asgi_server, "notes", "Events")
+        async with websockets.connect(url, subprotocols=[f"m3o-key.{owner.secret}"]) as socket:
+            await socket.send(json.dumps({}))
+            await asyncio.sleep(1)
+            for secret, endpoint, body in [
+                (outsider.secret, "Create", {"id": "n1", "title": "outsider"}),
+                (owner.secret, "Create", {"id": "n1", "title": "mine"}),
+                (owner.secret, "Update", {"id": "n1", "text": "milk"}),
+                (owner.secret, "Delete", {"id": "n1"}),
+            ]:
+                response = await asyncio.to_thread(post, asgi_server, secret, "notes", endpoint, body)
+                assert response.status_code == 200, response.content
+            frames = await receive(socket, 3)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(socket.recv(), 1)
+            return frames
+
+    frames = asyncio.run(run())
+
+    assert [frame["type"] for frame in frames] == ["create", "update", "delete"]
+    assert frames[0]["note"]["title"] == "mine"
+    assert frames[1]["note"]["text"] == "milk"
+    assert frames[2]["note"] == {"id": "n1"}
