@@ -240,9 +240,25 @@ def _open(*, service: str, endpoint_name: str, authorization: str, raw: bytes, s
 
 async def open_stream(*, service: str, endpoint: str, authorization: str, raw: bytes, source: str = "api") -> Stream:
     """Run the gateway's checks for a stream request and return the stream, or raise the ApiError."""
-    return await run_sync(_open)(
-        service=service, endpoint_name=endpoint, authorization=authorization, raw=raw, source=source
-    )
+    try:
+        return await run_sync(_open)(
+            service=service, endpoint_name=endpoint, authorization=authorization, raw=raw, source=source
+        )
+    except ApiError:
+        raise
+    except DatabaseError as exc:
+        logger.error("Stream not opened: database unavailable", service=service[:64], error=str(exc))
+        raise ServiceUnavailable(
+            "The platform's database is unavailable, so the stream was not opened. Retry shortly.",
+            error_id="v1.database_unavailable",
+            headers={"Retry-After": "5"},
+        ) from None
+    except Exception:
+        request_id = uuid.uuid4().hex
+        logger.exception("Stream not opened", request_id=request_id, service=service[:64], endpoint=endpoint[:64])
+        raise InternalError(
+            f"The stream failed to open inside the platform. Quote request id {request_id} to support."
+        ) from None
 
 
 # Streams open in this process, and the watchdog task that re-checks their keys.

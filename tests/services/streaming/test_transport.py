@@ -143,3 +143,30 @@ def test_plain_call_to_a_stream_endpoint_is_400_and_not_charged(owner: Persona) 
     assert response.status_code == 400
     assert response.json()["id"] == "v1.stream_endpoint"
     assert owner.balance == balance
+
+
+def test_parallel_streams_never_overdraw_the_balance(owner: Persona, asgi_server: str) -> None:
+    owner.set_balance(7_000)  # seven greetings of 1,000 units
+
+    async def read(client: httpx.AsyncClient) -> list[dict]:
+        async with client.stream(
+            "POST", f"{asgi_server}/v1/helloworld/Stream", json={"name": "Ann", "messages": 5},
+            headers={"Authorization": f"Bearer {owner.secret}"}, timeout=20,
+        ) as response:
+            return [json.loads(line) async for line in response.aiter_lines() if line.strip()]
+
+    async def run() -> list[list[dict]]:
+        async with httpx.AsyncClient() as client:
+            return await asyncio.gather(*(read(client) for _ in range(3)))
+
+    streams = asyncio.run(run())
+
+    greetings = [line for lines in streams for line in lines if line == {"message": "Hello Ann"}]
+    assert len(greetings) == 7
+    for lines in streams:
+        # A stream ends after its five greetings or with the 402 frame when the balance runs out.
+        if len(lines) != 5:
+            assert lines[-1]["id"] == "v1.insufficient_credit", lines
+    assert owner.balance == 0
+    charged = UsageEvent.objects.filter(account=owner.account, endpoint="Stream").values_list("cost_units", flat=True)
+    assert sum(charged) == 7_000
