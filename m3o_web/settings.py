@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "services.builtin.comments",
     "services.builtin.contact",
     "services.builtin.cron",
+    "services.builtin.event",
     "services.builtin.db",
     "services.builtin.file",
     "services.builtin.lists",

@@ -36,7 +36,7 @@ from billing.metering import (
 )
 from billing.quotas import PLAN_EPOCH_KEY, AccountLimits, Pricing, account_limits
 from catalog.models import Endpoint, Service
-from catalog.selectors import CATALOG_EPOCH_KEY, endpoint_for_call_cached
+from catalog.selectors import CATALOG_EPOCH_KEY, endpoint_for_call, endpoint_for_call_cached
 from m3o_web.metrics import record_call
 from m3o_web.money import dollars
 from m3o_web.errors import (
@@ -91,6 +91,11 @@ def _epochs_for_call() -> Epochs:
     if _seen_epochs is None or not _seen_epochs.reachable:
         _seen_epochs = epochs_read(*EPOCH_NAMES)
     return _seen_epochs
+
+
+def current_epochs() -> Epochs:
+    """Return the shared cache epochs as a call reads them, for callers outside the gateway (streams)."""
+    return _epochs_for_call()
 
 
 def _epochs_seen(values: list[bytes | None]) -> Epochs:
@@ -154,6 +159,112 @@ def execute_call(
             response[name] = value
     call.log(response)
     return response
+
+
+# The steps below are functions so the streaming transport (services/streaming)
+# runs the very same checks as a call.
+
+
+def route(service_slug: str, endpoint_name: str) -> Endpoint:
+    """Find the endpoint of ``/v1/<service>/<endpoint>``; 404 for anything else."""
+    endpoint = None
+    if SERVICE_NAME.fullmatch(service_slug) and ENDPOINT_NAME.fullmatch(endpoint_name):
+        endpoint = endpoint_for_call(service_slug=service_slug, endpoint_name=endpoint_name)
+    if endpoint is None:
+        raise NotFound(
+            f"No endpoint {service_slug[:64]}/{endpoint_name[:64]}. See {settings.SITE_URL}/explore/ for the services "
+            "and their endpoints.",
+            error_id="v1.not_found",
+        )
+    return endpoint
+
+
+def authenticate(authorization: str) -> KeyState:
+    """Return the key named by an Authorization header value; 401 if it is missing or unusable."""
+    secret = key_from_authorization(authorization)
+    if not secret:
+        raise Unauthorized(
+            "Missing API key. Send it as 'Authorization: Bearer <key>'; "
+            f"create one at {settings.SITE_URL}/keys/.",
+            error_id="v1.missing_key",
+        )
+    key = key_cache.authenticate(secret)
+    if key is None:
+        raise Unauthorized(
+            f"Invalid API key. Check the key, or create a new one at {settings.SITE_URL}/keys/.",
+            error_id="v1.invalid_key",
+        )
+    check_key(key)
+    return key
+
+
+def check_key(key: KeyState) -> None:
+    """401 if the key was revoked or has expired."""
+    if key.is_revoked:
+        raise Unauthorized(
+            f"This API key ({key.prefix}…) was revoked. Create a new one at {settings.SITE_URL}/keys/.",
+            error_id="v1.key_revoked",
+        )
+    if key.is_expired():
+        raise Unauthorized(
+            f"This API key ({key.prefix}…) has expired. Create a new one at {settings.SITE_URL}/keys/.",
+            error_id="v1.key_expired",
+        )
+
+
+def authorize(key: KeyState, endpoint: Endpoint) -> None:
+    """403 unless the key's account is active and the key's scopes include the endpoint's service."""
+    if not key.account_active:
+        message = key.account_status_message or "Contact support to restore access."
+        raise Forbidden(f"This account is suspended: {message}", error_id="v1.account_suspended")
+    if not key.allows_service(endpoint.service.slug):
+        raise Forbidden(
+            f"This API key may not call the {endpoint.service.slug} service. Use a key whose scopes "
+            f"include it, or create one at {settings.SITE_URL}/keys/.",
+            error_id="v1.key_scope",
+        )
+
+
+def rate_limit(key: KeyState) -> tuple[Decision, TooManyRequests | None]:
+    """Count one request against the key's and the account's limits (by plan); the error is set past them."""
+    limits = limits_for_plan(account_limits(key.account_id, epochs=_epochs_for_call()).rate_limit_per_minute)
+    decision = get_rate_limiter().hit(key_id=key.key_id, account_id=key.account_id, limits=limits)
+    if not decision.allowed:
+        return decision, TooManyRequests(
+            f"Rate limit reached: {decision.limit} calls per {limits.window_seconds} seconds. "
+            f"Retry after {decision.reset_seconds} seconds.",
+        )
+    return decision, None
+
+
+def reserve(reserve_call: Callable[[], Reservation], *, request_id: str) -> Reservation:
+    """Run a meter reservation and turn its refusals into the envelope: 402 for credit or cap, 503 if unreachable."""
+    try:
+        return reserve_call()
+    except MeterUnavailable as exc:
+        logger.error("Gateway call failed: meter unavailable", request_id=request_id, error=str(exc))
+        raise ServiceUnavailable(
+            "The platform's metering store is unavailable, so the call was not completed or charged. "
+            "Retry shortly.",
+            error_id="v1.meter_unavailable",
+            headers={"Retry-After": "5"},
+        ) from None
+    except SpendingCapReached as exc:
+        raise PaymentRequired(
+            f"Monthly spending cap reached: this account's calls were charged {exc.spent_units} units "
+            f"({format_usd(exc.spent_units)}) this month of a cap of {exc.cap_units} units "
+            f"({format_usd(exc.cap_units)}), and this call costs {exc.price_units} units. Raise or clear the "
+            f"cap at {settings.SITE_URL}/billing/spending-cap/, or wait for the next month (UTC).",
+            error_id="v1.spending_cap",
+        ) from None
+    except InsufficientCredit as exc:
+        price_units = exc.price_units
+        raise PaymentRequired(
+            f"Insufficient credit: this call costs {price_units} units ({format_usd(price_units)}) and the "
+            f"balance is {exc.balance_units} units ({format_usd(exc.balance_units)}). "
+            f"Add funds at {settings.SITE_URL}/billing/.",
+            headers={"X-M3O-Balance": str(exc.balance_units)},
+        ) from None
 
 
 class _Call:
@@ -269,15 +380,7 @@ class _Call:
         return key
 
     def _authorize(self, key: KeyState, endpoint: Endpoint) -> None:
-        if not key.account_active:
-            message = key.account_status_message or "Contact support to restore access."
-            raise Forbidden(f"This account is suspended: {message}", error_id="v1.account_suspended")
-        if not key.allows_service(endpoint.service.slug):
-            raise Forbidden(
-                f"This API key may not call the {endpoint.service.slug} service. Use a key whose scopes "
-                f"include it, or create one at {settings.SITE_URL}/keys/.",
-                error_id="v1.key_scope",
-            )
+        authorize(key, endpoint)
 
     def _claim_idempotency_key(self, service_slug: str, endpoint_name: str, raw: bytes) -> HttpResponse | None:
         header = self.request.headers.get("Idempotency-Key")
@@ -385,33 +488,8 @@ class _Call:
         self.reservation = None
         self.settled = True  # a replay records no usage event of its own
 
-    def _reserve(self, reserve: Callable[[], Reservation]) -> None:
-        try:
-            self.reservation = reserve()
-        except MeterUnavailable as exc:
-            logger.error("Gateway call failed: meter unavailable", request_id=self.request_id, error=str(exc))
-            raise ServiceUnavailable(
-                "The platform's metering store is unavailable, so the call was not completed or charged. "
-                "Retry shortly.",
-                error_id="v1.meter_unavailable",
-                headers={"Retry-After": "5"},
-            ) from None
-        except SpendingCapReached as exc:
-            raise PaymentRequired(
-                f"Monthly spending cap reached: this account's calls were charged {exc.spent_units} units "
-                f"({format_usd(exc.spent_units)}) this month of a cap of {exc.cap_units} units "
-                f"({format_usd(exc.cap_units)}), and this call costs {exc.price_units} units. Raise or clear the "
-                f"cap at {settings.SITE_URL}/billing/spending-cap/, or wait for the next month (UTC).",
-                error_id="v1.spending_cap",
-            ) from None
-        except InsufficientCredit as exc:
-            price_units = exc.price_units
-            raise PaymentRequired(
-                f"Insufficient credit: this call costs {price_units} units ({format_usd(price_units)}) and the "
-                f"balance is {exc.balance_units} units ({format_usd(exc.balance_units)}). "
-                f"Add funds at {settings.SITE_URL}/billing/.",
-                headers={"X-M3O-Balance": str(exc.balance_units)},
-            ) from None
+    def _reserve(self, reserve_call: Callable[[], Reservation]) -> None:
+        self.reservation = reserve(reserve_call, request_id=self.request_id)
 
     def _dispatch(self, endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         assert self.key is not None

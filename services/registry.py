@@ -9,19 +9,36 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from catalog.services import EndpointSpec, ServiceSpec, service_sync_builtin
-from services.kit import CallContext
+from services.kit import BadRequest, CallContext
 
 Handler = Callable[[CallContext], dict[str, Any]]
+# A stream endpoint yields its messages; the streaming transport (services/streaming)
+# sends each one as a JSON frame and charges the endpoint's price per message sent.
+StreamHandler = Callable[[CallContext], AsyncIterator[dict[str, Any]]]
+
+
+def stream_only(context: CallContext) -> dict[str, Any]:
+    """The call handler of a stream endpoint, reached only by a request the streams process did not serve."""
+    raise BadRequest(
+        f"{context.service}/{context.endpoint} is a stream. Open it as a WebSocket on this path, or POST "
+        "with 'Accept: application/x-ndjson' to the streams process.",
+        error_id="v1.stream_endpoint",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class BuiltinEndpoint(EndpointSpec):
-    handler: Handler
+    handler: Handler = stream_only
+    stream: StreamHandler | None = None
+
+    def __post_init__(self) -> None:
+        if (self.stream is not None) != self.streaming:
+            raise ValueError(f"Endpoint {self.name!r}: set stream exactly when streaming is true.")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,7 +23,9 @@ def test_list_returns_listed_services_with_prices() -> None:
     assert hello["category"] == {"slug": "developer-tools", "name": "Developer tools"}
     assert hello["endpoints"] == [
         {"name": "Call", "description": "Return a personalised greeting.", "price_units": 1_000, "free_quota": 0,
-         "streaming": False}
+         "streaming": False},
+        {"name": "Stream", "description": "Stream a greeting the number of times you ask for, then close. The price "
+         "is charged per message sent.", "price_units": 1_000, "free_quota": 0, "streaming": True},
     ]
     assert hello["openapi_url"] == "http://testserver/explore/helloworld/openapi.json"
 

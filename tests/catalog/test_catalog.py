@@ -31,12 +31,12 @@ def test_resync_keeps_operator_changes_and_updates_schemas() -> None:
     service.save()
     operator_fields_record(instance=service, changed=["name"])
     set_price("helloworld", "Call", 5)
-    Endpoint.objects.filter(service__slug="helloworld").update(request_schema={"stale": True})
+    Endpoint.objects.filter(service__slug="helloworld", name="Call").update(request_schema={"stale": True})
 
     registry.sync_catalog()
 
     service = Service.objects.get(slug="helloworld")
-    endpoint = service.endpoints.get()
+    endpoint = service.endpoints.get(name="Call")
     assert (service.name, service.status, endpoint.price_units) == ("Greeter", Service.Status.DEPRECATED, 5)
     assert endpoint.request_schema == registry.get("helloworld").endpoints[0].request_schema
 
@@ -44,7 +44,7 @@ def test_resync_keeps_operator_changes_and_updates_schemas() -> None:
 def test_migrate_again_is_harmless() -> None:
     call_command("migrate", verbosity=0)
     assert Service.objects.filter(slug="helloworld").count() == 1
-    assert Endpoint.objects.filter(service__slug="helloworld").count() == 1
+    assert Endpoint.objects.filter(service__slug="helloworld").count() == len(registry.get("helloworld").endpoints)
 
 
 def test_explore_lists_published_services_only() -> None:

@@ -83,7 +83,7 @@ def test_service_page_shows_scheduled_price_only_when_in_effect() -> None:
 
     from django.utils import timezone
 
-    endpoint = Endpoint.objects.get(service__slug="helloworld")
+    endpoint = Endpoint.objects.get(service__slug="helloworld", name="Call")
     endpoint_price_schedule(endpoint=endpoint, price_units=5, effective_from=timezone.now() + timedelta(days=1), created_by=None)
 
     assert "(1000 units)" in Client().get("/explore/helloworld/").content.decode()

@@ -25,7 +25,7 @@ def test_code_changes_reach_fields_operator_left_alone() -> None:
     service_sync_builtin(spec=changed_spec(tagline="New tagline from code."))
 
     service = Service.objects.get(slug="helloworld")
-    endpoint = service.endpoints.get()
+    endpoint = service.endpoints.get(name="Call")
     assert service.tagline == "New tagline from code."
     assert endpoint.description == "New text from code."
     assert endpoint.price_units == 2_000
@@ -44,7 +44,7 @@ def test_operator_changes_in_admin_win_over_code(operator: Client) -> None:
     service.refresh_from_db()
     assert service.tagline == "Operator tagline"
     assert service.name == "Renamed in code"
-    assert service.endpoints.get().price_units == 42
+    assert service.endpoints.get(name="Call").price_units == 42
 
 
 def test_admin_edit_records_operator_fields(operator: Client) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -9,6 +10,7 @@ from django.db.models import QuerySet
 from services.builtin.notes.models import Note
 from services.builtin.quota import check_room
 from services.kit import BadRequest, CallContext, NotFound
+from services.streaming.changes import change_announce, change_stream
 
 
 def _error_id(context: CallContext) -> str:
@@ -42,6 +44,7 @@ def create(context: CallContext) -> dict[str, Any]:
                 error_id=_error_id(context),
                 fields={"id": "Already exists."},
             ) from None
+        change_announce(service="notes", account_id=context.account_id, kind="create", record=note.as_dict())
     return {"note": note.as_dict()}
 
 
@@ -63,13 +66,16 @@ def update(context: CallContext) -> dict[str, Any]:
         for name, value in changes.items():
             setattr(note, name, value)
         note.save(update_fields=[*changes, "updated_at"])
+        change_announce(service="notes", account_id=context.account_id, kind="update", record=note.as_dict())
     return {"note": note.as_dict()}
 
 
 def delete(context: CallContext) -> dict[str, Any]:
-    deleted, _ = _notes(context).filter(note_id=context.body["id"]).delete()
-    if not deleted:
-        raise _missing(context)
+    with transaction.atomic():
+        deleted, _ = _notes(context).filter(note_id=context.body["id"]).delete()
+        if not deleted:
+            raise _missing(context)
+        change_announce(service="notes", account_id=context.account_id, kind="delete", record={"id": context.body["id"]})
     return {"id": context.body["id"]}
 
 
@@ -79,6 +85,12 @@ def list_notes(context: CallContext) -> dict[str, Any]:
     limit = context.body.get("limit", 25)
     notes = _notes(context).order_by("-updated_at", "note_id")[offset : offset + limit]
     return {"notes": [note.as_dict() for note in notes]}
+
+
+def events(context: CallContext) -> AsyncIterator[dict[str, Any]]:
+    return change_stream(
+        service="notes", account_id=context.account_id, record_name="note", record_id=context.body.get("id")
+    )
 
 
 def purge_account(account_id: int) -> None:

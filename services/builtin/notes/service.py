@@ -106,6 +106,30 @@ SERVICE = register(
                 price_units=100,
                 examples=[{"title": "Delete a note", "request": {"id": "shopping"}, "response": {"id": "shopping"}}],
             ),
+            BuiltinEndpoint(
+                name="Events",
+                streaming=True,
+                stream=handlers.events,
+                description=(
+                    "Stream the creates, updates and deletes of your notes, or of one note, from now on. A delete "
+                    "carries only the note's id. The price is charged per message sent."
+                ),
+                request_schema=request_object({"id": {**NOTE_ID, "description": "Only this note's changes."}}, []),
+                response_schema=response_object(
+                    {
+                        "type": {"type": "string", "enum": ["create", "update", "delete"]},
+                        "note": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
+                    }
+                ),
+                price_units=100,
+                examples=[
+                    {
+                        "title": "Follow changes to a note",
+                        "request": {"id": "shopping"},
+                        "response": {"type": "update", "note": EXAMPLE_NOTE},
+                    }
+                ],
+            ),
         ],
     )
 )

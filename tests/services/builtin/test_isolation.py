@@ -66,7 +66,8 @@ def test_every_data_service_endpoint_has_a_case() -> None:
         f"{service.slug}.{endpoint.name}"
         for service in data_services
         for endpoint in service.endpoints
-        if (service.slug, endpoint.name) not in covered
+        # Streams are not served by the test client; tests/services/streaming covers their isolation.
+        if (service.slug, endpoint.name) not in covered and not endpoint.streaming
     ]
 
     assert data_services
