@@ -85,7 +85,7 @@ def _declarations(service: Service, marker: str) -> str:
     for endpoint in service.endpoints:
         response = ts_type(endpoint.response)
         returns = f"AsyncGenerator<{response}, void, undefined>" if endpoint.streaming else f"Promise<{response}>"
-        note = "\n\nNOTE: the platform does not serve streams yet; see Transport.stream." if endpoint.streaming else ""
+        note = ""
         out += _comment(endpoint.description + note, "  ")
         optional = endpoint.request.kind != "record" or not any(
             f.required for r in service.records if r.name == endpoint.request.name for f in r.fields
@@ -130,7 +130,7 @@ export class M3O {{
     return this.transport.call(service, endpoint, request);
   }}
 
-  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet; see Transport.stream. */
+  /** Read a stream endpoint's messages: over a WebSocket where the runtime has one, else as NDJSON over POST. */
   stream(service, endpoint, request = {{}}) {{
     return this.transport.stream(service, endpoint, request);
   }}
@@ -160,7 +160,7 @@ export declare class M3O {{
   readonly transport: Transport;
 {type_attributes}  /** Call any endpoint by name, such as one newer than this client. */
   call<T = unknown>(service: string, endpoint: string, request?: unknown): Promise<T>;
-  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet; see Transport.stream. */
+  /** Read a stream endpoint's messages: over a WebSocket where the runtime has one, else as NDJSON over POST. */
   stream<T = unknown>(service: string, endpoint: string, request?: unknown): AsyncGenerator<T, void, undefined>;
 }}
 

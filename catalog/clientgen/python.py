@@ -116,7 +116,6 @@ def _method(service: Service, endpoint: Endpoint, records: dict[str, Record]) ->
     out = f"    def {snake(endpoint.name)}({signature}) -> {returns}:\n"
     out += _docstring(endpoint.description, "        ", docs)
     if endpoint.streaming:
-        out += "        # NOTE: the platform does not serve streams yet; see Transport.stream.\n"
     out += f"        return self._transport.{verb}({service.slug!r}, {endpoint.name!r}, {payload})  # type: ignore[no-any-return]\n"
     return out
 
@@ -185,10 +184,7 @@ class Client:
         return self.transport.call(service, endpoint, body)
 
     def stream(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Read the messages of a stream endpoint.
-
-        NOTE: the platform does not serve streams yet; see Transport.stream.
-        """
+        """Read the messages of a stream endpoint, as newline-delimited JSON over POST."""
         return self.transport.stream(service, endpoint, body)
 
     def close(self) -> None:

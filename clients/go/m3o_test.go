@@ -113,8 +113,8 @@ func TestUnreachableAddressIsNetworkError(t *testing.T) {
 	}
 }
 
-// The platform does not serve streams yet, so a local server speaks the
-// planned format: NDJSON lines, closed by an error frame in the envelope.
+// A local server speaks the platform's stream format, NDJSON lines closed by
+// an error frame in the envelope, so the decoding is tested on its own.
 func TestStreamDecodesNDJSONAndErrorFrames(t *testing.T) {
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req helloworld.CallRequest

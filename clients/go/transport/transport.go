@@ -191,11 +191,8 @@ func (c *Client) Call(ctx context.Context, service, endpoint string, req, rsp an
 
 // Stream reads the messages of a stream endpoint, one at a time.
 //
-// NOTE: the platform's planned streaming transport (a newline-delimited JSON
-// response to a POST, or a WebSocket on the same /v1 path) is not served yet
-// and no endpoint is marked streaming. This reads the NDJSON form of that
-// specification and is untested against a server. The client's Timeout does
-// not apply to a stream; cancel ctx to end it.
+// It reads the newline-delimited JSON the platform sends in answer to a POST.
+// The client's Timeout does not apply to a stream; cancel ctx to end it.
 type Stream[T any] struct {
 	body    io.ReadCloser
 	scanner *bufio.Scanner

@@ -52,6 +52,6 @@ export declare class Transport {
   constructor(token?: string, options?: ClientOptions & { defaultAddress?: string });
   readonly address: string;
   call<T = unknown>(service: string, endpoint: string, body?: unknown): Promise<T>;
-  /** NOTE: the platform does not serve streams yet. */
+  /** Read a stream endpoint's messages as an async iterable. */
   stream<T = unknown>(service: string, endpoint: string, body?: unknown): AsyncGenerator<T, void, undefined>;
 }

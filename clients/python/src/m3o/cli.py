@@ -230,7 +230,6 @@ def _transport(args: argparse.Namespace) -> Transport:
 def _call(args: argparse.Namespace, service: str, endpoint: str, body: dict[str, Any], streaming: bool) -> int:
     transport = _transport(args)
     if streaming:
-        # NOTE: the platform does not serve streams yet; see Transport.stream.
         for message in transport.stream(service, endpoint, body):
             sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
             sys.stdout.flush()
@@ -306,9 +305,9 @@ def build_parser(services: Sequence[dict[str, Any]] = (), catalog_note: str = ""
     call.set_defaults(handler=_run_call)
 
     stream = commands.add_parser(
-        "stream", help="Read a stream endpoint's messages, one JSON line each (not served by the platform yet).",
-        description="Read a stream endpoint's messages, one JSON line each. The platform does not serve "
-        "streams yet.", epilog=EPILOG)
+        "stream", help="Read a stream endpoint's messages, one JSON line each.",
+        description="Read a stream endpoint's messages, one JSON line each, until the stream ends or Ctrl+C.",
+        epilog=EPILOG)
     stream.add_argument("service")
     stream.add_argument("endpoint")
     stream.add_argument("body", nargs="?", default="{}", help="The request as a JSON object (default: {}).")
