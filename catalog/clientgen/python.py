@@ -115,7 +115,6 @@ def _method(service: Service, endpoint: Endpoint, records: dict[str, Record]) ->
     verb = "stream" if endpoint.streaming else "call"
     out = f"    def {snake(endpoint.name)}({signature}) -> {returns}:\n"
     out += _docstring(endpoint.description, "        ", docs)
-    if endpoint.streaming:
     out += f"        return self._transport.{verb}({service.slug!r}, {endpoint.name!r}, {payload})  # type: ignore[no-any-return]\n"
     return out
 
