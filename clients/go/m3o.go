@@ -8,11 +8,13 @@ import (
 	"m3o.local/m3o/cache"
 	"m3o.local/m3o/comments"
 	"m3o.local/m3o/contact"
+	"m3o.local/m3o/cron"
 	"m3o.local/m3o/crypto"
 	"m3o.local/m3o/currency"
 	"m3o.local/m3o/db"
 	"m3o.local/m3o/email"
 	"m3o.local/m3o/emoji"
+	"m3o.local/m3o/event"
 	"m3o.local/m3o/file"
 	"m3o.local/m3o/geocoding"
 	"m3o.local/m3o/helloworld"
@@ -22,12 +24,15 @@ import (
 	"m3o.local/m3o/ip"
 	"m3o.local/m3o/lists"
 	"m3o.local/m3o/location"
+	"m3o.local/m3o/mq"
 	"m3o.local/m3o/news"
 	"m3o.local/m3o/notes"
 	"m3o.local/m3o/otp"
 	"m3o.local/m3o/password"
+	"m3o.local/m3o/ping"
 	"m3o.local/m3o/qr"
 	"m3o.local/m3o/routing"
+	"m3o.local/m3o/rss"
 	"m3o.local/m3o/search"
 	"m3o.local/m3o/secret"
 	"m3o.local/m3o/sentiment"
@@ -37,6 +42,7 @@ import (
 	"m3o.local/m3o/time"
 	"m3o.local/m3o/translate"
 	"m3o.local/m3o/transport"
+	"m3o.local/m3o/tunnel"
 	"m3o.local/m3o/url"
 	"m3o.local/m3o/user"
 	"m3o.local/m3o/wallet"
@@ -79,6 +85,9 @@ type Client struct {
 	// Contact: Keep an address book.
 	Contact *contact.Service
 
+	// Cron: Call your URL on a schedule.
+	Cron *cron.Service
+
 	// Crypto: Cryptocurrency prices, quotes and history.
 	Crypto *crypto.Service
 
@@ -93,6 +102,9 @@ type Client struct {
 
 	// Emoji: Find emoji by alias, get country flags, and emojify text.
 	Emoji *emoji.Service
+
+	// Event: Durable topics with consumer groups.
+	Event *event.Service
 
 	// File: Store text files, private or public.
 	File *file.Service
@@ -121,6 +133,9 @@ type Client struct {
 	// Location: Save where things are and find them nearby.
 	Location *location.Service
 
+	// Mq: Publish messages and subscribe to them in real time.
+	Mq *mq.Service
+
 	// News: Top headlines from around the world.
 	News *news.Service
 
@@ -133,11 +148,17 @@ type Client struct {
 	// Password: Generate strong random passwords.
 	Password *password.Service
 
+	// Ping: Check that a web address answers.
+	Ping *ping.Service
+
 	// QR: Generate QR codes as PNG images.
 	QR *qr.Service
 
 	// Routing: Driving routes and turn-by-turn directions.
 	Routing *routing.Service
+
+	// Rss: Follow RSS and Atom feeds.
+	Rss *rss.Service
 
 	// Search: Full-text search over your JSON records.
 	Search *search.Service
@@ -163,6 +184,9 @@ type Client struct {
 	// Translate: Translate text between languages.
 	Translate *translate.Service
 
+	// Tunnel: Send HTTP requests from the platform.
+	Tunnel *tunnel.Service
+
 	// URL: Short links that redirect and count visits.
 	URL *url.Service
 
@@ -187,11 +211,13 @@ func New(token string, opts ...Option) *Client {
 	c.Cache = cache.New(client)
 	c.Comments = comments.New(client)
 	c.Contact = contact.New(client)
+	c.Cron = cron.New(client)
 	c.Crypto = crypto.New(client)
 	c.Currency = currency.New(client)
 	c.DB = db.New(client)
 	c.Email = email.New(client)
 	c.Emoji = emoji.New(client)
+	c.Event = event.New(client)
 	c.File = file.New(client)
 	c.Geocoding = geocoding.New(client)
 	c.Helloworld = helloworld.New(client)
@@ -201,12 +227,15 @@ func New(token string, opts ...Option) *Client {
 	c.IP = ip.New(client)
 	c.Lists = lists.New(client)
 	c.Location = location.New(client)
+	c.Mq = mq.New(client)
 	c.News = news.New(client)
 	c.Notes = notes.New(client)
 	c.OTP = otp.New(client)
 	c.Password = password.New(client)
+	c.Ping = ping.New(client)
 	c.QR = qr.New(client)
 	c.Routing = routing.New(client)
+	c.Rss = rss.New(client)
 	c.Search = search.New(client)
 	c.Secret = secret.New(client)
 	c.Sentiment = sentiment.New(client)
@@ -215,6 +244,7 @@ func New(token string, opts ...Option) *Client {
 	c.Stock = stock.New(client)
 	c.Time = time.New(client)
 	c.Translate = translate.New(client)
+	c.Tunnel = tunnel.New(client)
 	c.URL = url.New(client)
 	c.User = user.New(client)
 	c.Wallet = wallet.New(client)

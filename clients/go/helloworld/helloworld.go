@@ -32,6 +32,21 @@ type CallResponse struct {
 	Message string `json:"message"`
 }
 
+// StreamRequest is the request of Stream.
+type StreamRequest struct {
+	// How many greetings to send. Default: 10.
+	Messages *int64 `json:"messages,omitempty"`
+
+	// The name to greet.
+	Name string `json:"name"`
+}
+
+// StreamResponse is the response of Stream.
+type StreamResponse struct {
+	// The greeting.
+	Message string `json:"message"`
+}
+
 // Call: Return a personalised greeting.
 func (s *Service) Call(ctx context.Context, req *CallRequest) (*CallResponse, error) {
 	rsp := &CallResponse{}
@@ -39,4 +54,11 @@ func (s *Service) Call(ctx context.Context, req *CallRequest) (*CallResponse, er
 		return nil, err
 	}
 	return rsp, nil
+}
+
+// Stream: Stream a greeting the number of times you ask for, then close. The price is charged per
+// message sent.
+
+func (s *Service) Stream(ctx context.Context, req *StreamRequest) (*transport.Stream[StreamResponse], error) {
+	return transport.OpenStream[StreamResponse](ctx, s.client, "helloworld", "Stream", req)
 }

@@ -60,6 +60,25 @@ type DeleteResponse struct {
 	ID string `json:"id"`
 }
 
+// EventsRequest is the request of Events.
+type EventsRequest struct {
+	// Only this note's changes.
+	ID string `json:"id,omitempty"`
+}
+
+// EventsResponse is the response of Events.
+type EventsResponse struct {
+	Note EventsResponseNote `json:"note"`
+
+	// One of: create, update, delete.
+	Type string `json:"type"`
+}
+
+// EventsResponseNote is part of a request or response.
+type EventsResponseNote struct {
+	ID string `json:"id"`
+}
+
 // ListRequest is the request of List.
 type ListRequest struct {
 	// Maximum number of notes to return. Default: 25.
@@ -157,6 +176,13 @@ func (s *Service) Delete(ctx context.Context, req *DeleteRequest) (*DeleteRespon
 		return nil, err
 	}
 	return rsp, nil
+}
+
+// Events: Stream the creates, updates and deletes of your notes, or of one note, from now on. A
+// delete carries only the note's id. The price is charged per message sent.
+
+func (s *Service) Events(ctx context.Context, req *EventsRequest) (*transport.Stream[EventsResponse], error) {
+	return transport.OpenStream[EventsResponse](ctx, s.client, "notes", "Events", req)
 }
 
 // List: List notes, most recently updated first.

@@ -5,11 +5,13 @@ import type { AvatarService } from "./services/avatar.js";
 import type { CacheService } from "./services/cache.js";
 import type { CommentsService } from "./services/comments.js";
 import type { ContactService } from "./services/contact.js";
+import type { CronService } from "./services/cron.js";
 import type { CryptoService } from "./services/crypto.js";
 import type { CurrencyService } from "./services/currency.js";
 import type { DbService } from "./services/db.js";
 import type { EmailService } from "./services/email.js";
 import type { EmojiService } from "./services/emoji.js";
+import type { EventService } from "./services/event.js";
 import type { FileService } from "./services/file.js";
 import type { GeocodingService } from "./services/geocoding.js";
 import type { HelloworldService } from "./services/helloworld.js";
@@ -19,12 +21,15 @@ import type { ImageService } from "./services/image.js";
 import type { IpService } from "./services/ip.js";
 import type { ListsService } from "./services/lists.js";
 import type { LocationService } from "./services/location.js";
+import type { MqService } from "./services/mq.js";
 import type { NewsService } from "./services/news.js";
 import type { NotesService } from "./services/notes.js";
 import type { OtpService } from "./services/otp.js";
 import type { PasswordService } from "./services/password.js";
+import type { PingService } from "./services/ping.js";
 import type { QrService } from "./services/qr.js";
 import type { RoutingService } from "./services/routing.js";
+import type { RssService } from "./services/rss.js";
 import type { SearchService } from "./services/search.js";
 import type { SecretService } from "./services/secret.js";
 import type { SentimentService } from "./services/sentiment.js";
@@ -33,6 +38,7 @@ import type { SpamService } from "./services/spam.js";
 import type { StockService } from "./services/stock.js";
 import type { TimeService } from "./services/time.js";
 import type { TranslateService } from "./services/translate.js";
+import type { TunnelService } from "./services/tunnel.js";
 import type { UrlService } from "./services/url.js";
 import type { UserService } from "./services/user.js";
 import type { WalletService } from "./services/wallet.js";
@@ -45,11 +51,13 @@ export * as avatar from "./services/avatar.js";
 export * as cache from "./services/cache.js";
 export * as comments from "./services/comments.js";
 export * as contact from "./services/contact.js";
+export * as cron from "./services/cron.js";
 export * as crypto from "./services/crypto.js";
 export * as currency from "./services/currency.js";
 export * as db from "./services/db.js";
 export * as email from "./services/email.js";
 export * as emoji from "./services/emoji.js";
+export * as event from "./services/event.js";
 export * as file from "./services/file.js";
 export * as geocoding from "./services/geocoding.js";
 export * as helloworld from "./services/helloworld.js";
@@ -59,12 +67,15 @@ export * as image from "./services/image.js";
 export * as ip from "./services/ip.js";
 export * as lists from "./services/lists.js";
 export * as location from "./services/location.js";
+export * as mq from "./services/mq.js";
 export * as news from "./services/news.js";
 export * as notes from "./services/notes.js";
 export * as otp from "./services/otp.js";
 export * as password from "./services/password.js";
+export * as ping from "./services/ping.js";
 export * as qr from "./services/qr.js";
 export * as routing from "./services/routing.js";
+export * as rss from "./services/rss.js";
 export * as search from "./services/search.js";
 export * as secret from "./services/secret.js";
 export * as sentiment from "./services/sentiment.js";
@@ -73,6 +84,7 @@ export * as spam from "./services/spam.js";
 export * as stock from "./services/stock.js";
 export * as time from "./services/time.js";
 export * as translate from "./services/translate.js";
+export * as tunnel from "./services/tunnel.js";
 export * as url from "./services/url.js";
 export * as user from "./services/user.js";
 export * as wallet from "./services/wallet.js";
@@ -93,6 +105,8 @@ export declare class M3O {
   readonly comments: CommentsService;
   /** Keep an address book. */
   readonly contact: ContactService;
+  /** Call your URL on a schedule. */
+  readonly cron: CronService;
   /** Cryptocurrency prices, quotes and history. */
   readonly crypto: CryptoService;
   /** Exchange rates, conversions and rate history. */
@@ -103,6 +117,8 @@ export declare class M3O {
   readonly email: EmailService;
   /** Find emoji by alias, get country flags, and emojify text. */
   readonly emoji: EmojiService;
+  /** Durable topics with consumer groups. */
+  readonly event: EventService;
   /** Store text files, private or public. */
   readonly file: FileService;
   /** Turn addresses into coordinates and coordinates into addresses. */
@@ -121,6 +137,8 @@ export declare class M3O {
   readonly lists: ListsService;
   /** Save where things are and find them nearby. */
   readonly location: LocationService;
+  /** Publish messages and subscribe to them in real time. */
+  readonly mq: MqService;
   /** Top headlines from around the world. */
   readonly news: NewsService;
   /** Keep titled notes. */
@@ -129,10 +147,14 @@ export declare class M3O {
   readonly otp: OtpService;
   /** Generate strong random passwords. */
   readonly password: PasswordService;
+  /** Check that a web address answers. */
+  readonly ping: PingService;
   /** Generate QR codes as PNG images. */
   readonly qr: QrService;
   /** Driving routes and turn-by-turn directions. */
   readonly routing: RoutingService;
+  /** Follow RSS and Atom feeds. */
+  readonly rss: RssService;
   /** Full-text search over your JSON records. */
   readonly search: SearchService;
   /** Store secrets encrypted at rest. */
@@ -149,6 +171,8 @@ export declare class M3O {
   readonly time: TimeService;
   /** Translate text between languages. */
   readonly translate: TranslateService;
+  /** Send HTTP requests from the platform. */
+  readonly tunnel: TunnelService;
   /** Short links that redirect and count visits. */
   readonly url: UrlService;
   /** Sign-up, sign-in and sessions for your app's users. */
@@ -161,7 +185,7 @@ export declare class M3O {
   readonly wordle: WordleService;
   /** Call any endpoint by name, such as one newer than this client. */
   call<T = unknown>(service: string, endpoint: string, request?: unknown): Promise<T>;
-  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet; see Transport.stream. */
+  /** Read a stream endpoint's messages: over a WebSocket where the runtime has one, else as NDJSON over POST. */
   stream<T = unknown>(service: string, endpoint: string, request?: unknown): AsyncGenerator<T, void, undefined>;
 }
 

@@ -5,11 +5,13 @@ import { AvatarService } from "./services/avatar.js";
 import { CacheService } from "./services/cache.js";
 import { CommentsService } from "./services/comments.js";
 import { ContactService } from "./services/contact.js";
+import { CronService } from "./services/cron.js";
 import { CryptoService } from "./services/crypto.js";
 import { CurrencyService } from "./services/currency.js";
 import { DbService } from "./services/db.js";
 import { EmailService } from "./services/email.js";
 import { EmojiService } from "./services/emoji.js";
+import { EventService } from "./services/event.js";
 import { FileService } from "./services/file.js";
 import { GeocodingService } from "./services/geocoding.js";
 import { HelloworldService } from "./services/helloworld.js";
@@ -19,12 +21,15 @@ import { ImageService } from "./services/image.js";
 import { IpService } from "./services/ip.js";
 import { ListsService } from "./services/lists.js";
 import { LocationService } from "./services/location.js";
+import { MqService } from "./services/mq.js";
 import { NewsService } from "./services/news.js";
 import { NotesService } from "./services/notes.js";
 import { OtpService } from "./services/otp.js";
 import { PasswordService } from "./services/password.js";
+import { PingService } from "./services/ping.js";
 import { QrService } from "./services/qr.js";
 import { RoutingService } from "./services/routing.js";
+import { RssService } from "./services/rss.js";
 import { SearchService } from "./services/search.js";
 import { SecretService } from "./services/secret.js";
 import { SentimentService } from "./services/sentiment.js";
@@ -33,6 +38,7 @@ import { SpamService } from "./services/spam.js";
 import { StockService } from "./services/stock.js";
 import { TimeService } from "./services/time.js";
 import { TranslateService } from "./services/translate.js";
+import { TunnelService } from "./services/tunnel.js";
 import { UrlService } from "./services/url.js";
 import { UserService } from "./services/user.js";
 import { WalletService } from "./services/wallet.js";
@@ -51,11 +57,13 @@ export class M3O {
     this.cache = new CacheService(this.transport);
     this.comments = new CommentsService(this.transport);
     this.contact = new ContactService(this.transport);
+    this.cron = new CronService(this.transport);
     this.crypto = new CryptoService(this.transport);
     this.currency = new CurrencyService(this.transport);
     this.db = new DbService(this.transport);
     this.email = new EmailService(this.transport);
     this.emoji = new EmojiService(this.transport);
+    this.event = new EventService(this.transport);
     this.file = new FileService(this.transport);
     this.geocoding = new GeocodingService(this.transport);
     this.helloworld = new HelloworldService(this.transport);
@@ -65,12 +73,15 @@ export class M3O {
     this.ip = new IpService(this.transport);
     this.lists = new ListsService(this.transport);
     this.location = new LocationService(this.transport);
+    this.mq = new MqService(this.transport);
     this.news = new NewsService(this.transport);
     this.notes = new NotesService(this.transport);
     this.otp = new OtpService(this.transport);
     this.password = new PasswordService(this.transport);
+    this.ping = new PingService(this.transport);
     this.qr = new QrService(this.transport);
     this.routing = new RoutingService(this.transport);
+    this.rss = new RssService(this.transport);
     this.search = new SearchService(this.transport);
     this.secret = new SecretService(this.transport);
     this.sentiment = new SentimentService(this.transport);
@@ -79,6 +90,7 @@ export class M3O {
     this.stock = new StockService(this.transport);
     this.time = new TimeService(this.transport);
     this.translate = new TranslateService(this.transport);
+    this.tunnel = new TunnelService(this.transport);
     this.url = new UrlService(this.transport);
     this.user = new UserService(this.transport);
     this.wallet = new WalletService(this.transport);
@@ -91,7 +103,7 @@ export class M3O {
     return this.transport.call(service, endpoint, request);
   }
 
-  /** Read a stream endpoint's messages. NOTE: the platform does not serve streams yet; see Transport.stream. */
+  /** Read a stream endpoint's messages: over a WebSocket where the runtime has one, else as NDJSON over POST. */
   stream(service, endpoint, request = {}) {
     return this.transport.stream(service, endpoint, request);
   }

@@ -12,9 +12,26 @@ export interface CallResponse {
   message: string;
 }
 
+export interface StreamRequest {
+  /** How many greetings to send. */
+  messages?: number;
+  /** The name to greet. */
+  name: string;
+}
+
+export interface StreamResponse {
+  /** The greeting. */
+  message: string;
+}
+
 /** Say hello: the first call to make with a new key. */
 export declare class HelloworldService {
   constructor(transport: Transport);
   /** Return a personalised greeting. */
   call(request: CallRequest): Promise<CallResponse>;
+  /**
+   * Stream a greeting the number of times you ask for, then close. The price is charged per
+   * message sent.
+   */
+  stream(request: StreamRequest): AsyncGenerator<StreamResponse, void, undefined>;
 }

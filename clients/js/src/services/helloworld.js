@@ -10,4 +10,12 @@ export class HelloworldService {
   call(request = {}) {
     return this.transport.call("helloworld", "Call", request);
   }
+
+  /**
+   * Stream a greeting the number of times you ask for, then close. The price is charged per
+   * message sent.
+   */
+  stream(request = {}) {
+    return this.transport.stream("helloworld", "Stream", request);
+  }
 }

@@ -32,6 +32,20 @@ export interface DeleteResponse {
   id: string;
 }
 
+export interface EventsRequest {
+  /** Only this note's changes. */
+  id?: string;
+}
+
+export interface EventsResponse {
+  note: EventsResponseNote;
+  type: "create" | "update" | "delete";
+}
+
+export interface EventsResponseNote {
+  id: string;
+}
+
 export interface ListRequest {
   /** Maximum number of notes to return. */
   limit?: number;
@@ -96,6 +110,11 @@ export declare class NotesService {
   create(request?: CreateRequest): Promise<CreateResponse>;
   /** Delete a note by id. */
   delete(request: DeleteRequest): Promise<DeleteResponse>;
+  /**
+   * Stream the creates, updates and deletes of your notes, or of one note, from now on. A delete
+   * carries only the note's id. The price is charged per message sent.
+   */
+  events(request?: EventsRequest): AsyncGenerator<EventsResponse, void, undefined>;
   /** List notes, most recently updated first. */
   list(request?: ListRequest): Promise<ListResponse>;
   /** Read a note by id. */

@@ -16,6 +16,14 @@ export class NotesService {
     return this.transport.call("notes", "Delete", request);
   }
 
+  /**
+   * Stream the creates, updates and deletes of your notes, or of one note, from now on. A delete
+   * carries only the note's id. The price is charged per message sent.
+   */
+  events(request = {}) {
+    return this.transport.stream("notes", "Events", request);
+  }
+
   /** List notes, most recently updated first. */
   list(request = {}) {
     return this.transport.call("notes", "List", request);

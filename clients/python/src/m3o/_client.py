@@ -14,11 +14,13 @@ from m3o.services.avatar import AvatarService
 from m3o.services.cache import CacheService
 from m3o.services.comments import CommentsService
 from m3o.services.contact import ContactService
+from m3o.services.cron import CronService
 from m3o.services.crypto import CryptoService
 from m3o.services.currency import CurrencyService
 from m3o.services.db import DbService
 from m3o.services.email import EmailService
 from m3o.services.emoji import EmojiService
+from m3o.services.event import EventService
 from m3o.services.file import FileService
 from m3o.services.geocoding import GeocodingService
 from m3o.services.helloworld import HelloworldService
@@ -28,12 +30,15 @@ from m3o.services.image import ImageService
 from m3o.services.ip import IpService
 from m3o.services.lists import ListsService
 from m3o.services.location import LocationService
+from m3o.services.mq import MqService
 from m3o.services.news import NewsService
 from m3o.services.notes import NotesService
 from m3o.services.otp import OtpService
 from m3o.services.password import PasswordService
+from m3o.services.ping import PingService
 from m3o.services.qr import QrService
 from m3o.services.routing import RoutingService
+from m3o.services.rss import RssService
 from m3o.services.search import SearchService
 from m3o.services.secret import SecretService
 from m3o.services.sentiment import SentimentService
@@ -42,6 +47,7 @@ from m3o.services.spam import SpamService
 from m3o.services.stock import StockService
 from m3o.services.time import TimeService
 from m3o.services.translate import TranslateService
+from m3o.services.tunnel import TunnelService
 from m3o.services.url import UrlService
 from m3o.services.user import UserService
 from m3o.services.wallet import WalletService
@@ -71,11 +77,13 @@ class Client:
         self.cache = CacheService(self.transport)
         self.comments = CommentsService(self.transport)
         self.contact = ContactService(self.transport)
+        self.cron = CronService(self.transport)
         self.crypto = CryptoService(self.transport)
         self.currency = CurrencyService(self.transport)
         self.db = DbService(self.transport)
         self.email = EmailService(self.transport)
         self.emoji = EmojiService(self.transport)
+        self.event = EventService(self.transport)
         self.file = FileService(self.transport)
         self.geocoding = GeocodingService(self.transport)
         self.helloworld = HelloworldService(self.transport)
@@ -85,12 +93,15 @@ class Client:
         self.ip = IpService(self.transport)
         self.lists = ListsService(self.transport)
         self.location = LocationService(self.transport)
+        self.mq = MqService(self.transport)
         self.news = NewsService(self.transport)
         self.notes = NotesService(self.transport)
         self.otp = OtpService(self.transport)
         self.password = PasswordService(self.transport)
+        self.ping = PingService(self.transport)
         self.qr = QrService(self.transport)
         self.routing = RoutingService(self.transport)
+        self.rss = RssService(self.transport)
         self.search = SearchService(self.transport)
         self.secret = SecretService(self.transport)
         self.sentiment = SentimentService(self.transport)
@@ -99,6 +110,7 @@ class Client:
         self.stock = StockService(self.transport)
         self.time = TimeService(self.transport)
         self.translate = TranslateService(self.transport)
+        self.tunnel = TunnelService(self.transport)
         self.url = UrlService(self.transport)
         self.user = UserService(self.transport)
         self.wallet = WalletService(self.transport)
@@ -110,10 +122,7 @@ class Client:
         return self.transport.call(service, endpoint, body)
 
     def stream(self, service: str, endpoint: str, body: dict[str, Any] | None = None) -> Iterator[Any]:
-        """Read the messages of a stream endpoint.
-
-        NOTE: the platform does not serve streams yet; see Transport.stream.
-        """
+        """Read the messages of a stream endpoint, as newline-delimited JSON over POST."""
         return self.transport.stream(service, endpoint, body)
 
     def close(self) -> None:

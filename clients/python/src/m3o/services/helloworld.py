@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401
 
 from m3o._transport import Transport, compact  # noqa: F401
@@ -14,6 +15,18 @@ class CallRequest(TypedDict):
 
 
 class CallResponse(TypedDict):
+    # The greeting.
+    message: str
+
+
+class StreamRequest(TypedDict):
+    # How many greetings to send.
+    messages: NotRequired[int]
+    # The name to greet.
+    name: str
+
+
+class StreamResponse(TypedDict):
     # The greeting.
     message: str
 
@@ -31,3 +44,13 @@ class HelloworldService:
             name: The name to greet.
         """
         return self._transport.call('helloworld', 'Call', compact({'name': name}))  # type: ignore[no-any-return]
+
+    def stream(self, *, name: str, messages: int | None = None) -> Iterator[StreamResponse]:
+        """Stream a greeting the number of times you ask for, then close. The price is charged per
+        message sent.
+
+        Args:
+            name: The name to greet.
+            messages: How many greetings to send.
+        """
+        return self._transport.stream('helloworld', 'Stream', compact({'name': name, 'messages': messages}))  # type: ignore[no-any-return]

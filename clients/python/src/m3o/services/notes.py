@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401
 
 from m3o._transport import Transport, compact  # noqa: F401
@@ -35,6 +36,20 @@ class DeleteRequest(TypedDict):
 
 
 class DeleteResponse(TypedDict):
+    id: str
+
+
+class EventsRequest(TypedDict):
+    # Only this note's changes.
+    id: NotRequired[str]
+
+
+class EventsResponse(TypedDict):
+    note: EventsResponseNote
+    type: Literal['create', 'update', 'delete']
+
+
+class EventsResponseNote(TypedDict):
     id: str
 
 
@@ -118,6 +133,15 @@ class NotesService:
             id: The note's id.
         """
         return self._transport.call('notes', 'Delete', compact({'id': id}))  # type: ignore[no-any-return]
+
+    def events(self, *, id: str | None = None) -> Iterator[EventsResponse]:
+        """Stream the creates, updates and deletes of your notes, or of one note, from now on. A delete
+        carries only the note's id. The price is charged per message sent.
+
+        Args:
+            id: Only this note's changes.
+        """
+        return self._transport.stream('notes', 'Events', compact({'id': id}))  # type: ignore[no-any-return]
 
     def list(self, *, limit: int | None = None, offset: int | None = None) -> ListResponse:
         """List notes, most recently updated first.
