@@ -111,8 +111,8 @@ def _seed(connection, *, accounts: int, lines: int, calls: int) -> tuple[int, in
         ids = [row[0] for row in cursor.fetchall()]
         first, last = min(ids), max(ids)
         cursor.execute(
-            "INSERT INTO billing_wallet (account_id, balance_units, debt_units, updated_at) "
-            "SELECT id, 0, 0, %s FROM accounts_account WHERE id BETWEEN %s AND %s",
+            "INSERT INTO billing_wallet (account_id, balance_units, debt_units, metered_units, updated_at) "
+            "SELECT id, 0, 0, 0, %s FROM accounts_account WHERE id BETWEEN %s AND %s",
             [during, first, last],
         )
         # One call per (account, endpoint, n), spread over the month's second half.
