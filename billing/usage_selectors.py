@@ -336,17 +336,6 @@ def usage_rollup_backlog() -> int:
     return usage_rollup_status().backlog_events
 
 
-def spending_cap_units(wallet: Wallet) -> int | None:
-    """The account's monthly spending cap in units, or None without one.
-
-    NOTE: Wallet.spending_cap_units (nullable) is being added on another
-    branch; until it is merged every account reads as having no cap. Once it
-    is, this returns the field and the cap shows on the dashboard and in the
-    operators' "near their caps" list with no other change.
-    """
-    return getattr(wallet, "spending_cap_units", None)
-
-
 # --- Operators: the whole platform, from the daily totals --------------------
 
 
@@ -434,13 +423,7 @@ class NearCap:
 
 
 def accounts_near_cap(*, month_start: dt.date, at_least_percent: int, limit: int) -> list[NearCap]:
-    """Accounts whose spend this UTC month reached ``at_least_percent`` of their monthly cap, highest first.
-
-    NOTE: reads Wallet.spending_cap_units, which another branch adds; until it
-    is merged there are no caps and the list is empty.
-    """
-    if not any(f.name == "spending_cap_units" for f in Wallet._meta.get_fields()):
-        return []
+    """Return the accounts whose spend this UTC month reached ``at_least_percent`` of their monthly cap, highest first."""
     caps = dict(
         Wallet.objects.filter(spending_cap_units__isnull=False).values_list("account_id", "spending_cap_units")
     )

@@ -56,7 +56,7 @@ from billing.stripe_client import stripe_event_verify
 from billing.templatetags.money import usd
 from billing.stripe_events import stripe_event_process
 from billing.usage_dashboard import dashboard_figures, getting_started_steps
-from billing.usage_selectors import recent_errors, spending_cap_units
+from billing.usage_selectors import recent_errors
 
 logger = structlog.get_logger(__name__)
 
@@ -75,7 +75,7 @@ def dashboard(request: HttpRequest, membership: Membership) -> HttpResponse:
     wallet = wallet_for_account(account)
     context = {
         "wallet": wallet,
-        "spending_cap_units": spending_cap_units(wallet),
+        "spending_cap_units": wallet.spending_cap_units,
         **dashboard_figures(account_id=account.pk, time_zone=invoice_time_zone(account), now=timezone.now()),
         "recent_errors": recent_errors(account.pk, limit=10),
         "calls": recent_calls(account, limit=10),
