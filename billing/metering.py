@@ -162,14 +162,14 @@ class CallRecord:
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """What ``reserve`` took for one call: its cost, and the free-call counter it used, if any."""
+    """The cost one call reserved, and the free-call counter it used, if any."""
 
     cost_units: int
     free_scope: str
     month: dt.date
     # Calls counted in the rate-limit window (key, account) when the meter checked the limit.
     rate_counts: tuple[int, int] | None = None
-    # The spendable balance after the reservation, where the meter knows it without a query.
+    # The spendable balance after the reservation, when the meter has it without a query.
     balance_units: int | None = None
 
 

@@ -304,7 +304,7 @@ class _Call:
                 self._authorize(self.key, endpoint)
             except (NotFound, Unauthorized, Forbidden):
                 # A refusal read from a cache never reaches the meter's epoch check,
-                # so confirm it against the current epochs before answering.
+                # so confirm it against the current epochs before responding.
                 if not self._epochs_refreshed():
                     raise
                 continue

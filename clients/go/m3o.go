@@ -148,7 +148,7 @@ type Client struct {
 	// Password: Generate strong random passwords.
 	Password *password.Service
 
-	// Ping: Check that a web address answers.
+	// Ping: Check that a web address responds.
 	Ping *ping.Service
 
 	// QR: Generate QR codes as PNG images.

@@ -24,7 +24,7 @@ type GenerateRequest struct {
 	// Seconds until the code expires. Default: 60.
 	Expiry *int64 `json:"expiry,omitempty"`
 
-	// Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash.
+	// The id the code is for, such as an email address. Stored only as a SHA-256 hash.
 	ID string `json:"id"`
 
 	// Number of digits. Default: 6.
@@ -41,7 +41,7 @@ type ValidateRequest struct {
 	// The code the user typed.
 	Code string `json:"code"`
 
-	// Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash.
+	// The id the code is for, such as an email address. Stored only as a SHA-256 hash.
 	ID string `json:"id"`
 }
 

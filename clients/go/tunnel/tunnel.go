@@ -51,7 +51,7 @@ type SendResponse struct {
 	// The HTTP status code.
 	Status int64 `json:"status"`
 
-	// The URL that answered, after any redirects.
+	// The URL that responded, after any redirects.
 	URL string `json:"url"`
 }
 

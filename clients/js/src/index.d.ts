@@ -147,7 +147,7 @@ export declare class M3O {
   readonly otp: OtpService;
   /** Generate strong random passwords. */
   readonly password: PasswordService;
-  /** Check that a web address answers. */
+  /** Check that a web address responds. */
   readonly ping: PingService;
   /** Generate QR codes as PNG images. */
   readonly qr: QrService;

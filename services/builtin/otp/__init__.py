@@ -9,7 +9,7 @@ USER_ID = {
     "type": "string",
     "minLength": 1,
     "maxLength": 256,
-    "description": "Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash.",
+    "description": "The id the code is for, such as an email address. Stored only as a SHA-256 hash.",
 }
 
 SERVICE = register(

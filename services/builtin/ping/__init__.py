@@ -33,7 +33,7 @@ SERVICE = register(
     BuiltinService(
         slug="ping",
         name="Ping",
-        tagline="Check that a web address answers.",
+        tagline="Check that a web address responds.",
         description=(
             "Send a GET or HEAD request to an http or https address and get back its status code and how many "
             "milliseconds it took to respond. Private, loopback and cloud metadata addresses are rejected."
@@ -62,7 +62,7 @@ SERVICE = register(
                         "follow_redirects": {
                             "type": "boolean",
                             "default": False,
-                            "description": f"Follow up to {MAX_REDIRECTS} redirects and report the final answer.",
+                            "description": f"Follow up to {MAX_REDIRECTS} redirects and report the final response.",
                         },
                     },
                     ["address"],
@@ -71,7 +71,7 @@ SERVICE = register(
                     {
                         "status": {"type": "integer", "description": "The HTTP status code."},
                         "latency_ms": {"type": "number", "description": "Milliseconds until the response headers."},
-                        "url": {"type": "string", "description": "The URL that answered, after any redirects."},
+                        "url": {"type": "string", "description": "The URL that responded, after any redirects."},
                     }
                 ),
                 price_units=1_000,

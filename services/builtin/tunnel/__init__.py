@@ -127,7 +127,7 @@ SERVICE = register(
                         },
                         "body": {"type": "string", "description": "The response body: text, or base64 for binary."},
                         "body_encoding": {"type": "string", "enum": ["text", "base64"]},
-                        "url": {"type": "string", "description": "The URL that answered, after any redirects."},
+                        "url": {"type": "string", "description": "The URL that responded, after any redirects."},
                     }
                 ),
                 price_units=2_000,

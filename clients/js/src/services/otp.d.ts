@@ -5,7 +5,7 @@ import type { Transport } from "../core.js";
 export interface GenerateRequest {
   /** Seconds until the code expires. */
   expiry?: number;
-  /** Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash. */
+  /** The id the code is for, such as an email address. Stored only as a SHA-256 hash. */
   id: string;
   /** Number of digits. */
   size?: number;
@@ -18,7 +18,7 @@ export interface GenerateResponse {
 export interface ValidateRequest {
   /** The code the user typed. */
   code: string;
-  /** Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash. */
+  /** The id the code is for, such as an email address. Stored only as a SHA-256 hash. */
   id: string;
 }
 

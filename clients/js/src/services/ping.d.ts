@@ -5,7 +5,7 @@ import type { Transport } from "../core.js";
 export interface UrlRequest {
   /** The http or https URL to request. */
   address: string;
-  /** Follow up to 5 redirects and report the final answer. */
+  /** Follow up to 5 redirects and report the final response. */
   follow_redirects?: boolean;
   /** The HTTP method. */
   method?: "GET" | "HEAD";
@@ -16,11 +16,11 @@ export interface UrlResponse {
   latency_ms: number;
   /** The HTTP status code. */
   status: number;
-  /** The URL that answered, after any redirects. */
+  /** The URL that responded, after any redirects. */
   url: string;
 }
 
-/** Check that a web address answers. */
+/** Check that a web address responds. */
 export declare class PingService {
   constructor(transport: Transport);
   /** Request an address and return its status code and latency. */

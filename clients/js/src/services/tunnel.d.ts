@@ -23,7 +23,7 @@ export interface SendResponse {
   headers: Record<string, string>;
   /** The HTTP status code. */
   status: number;
-  /** The URL that answered, after any redirects. */
+  /** The URL that responded, after any redirects. */
   url: string;
 }
 

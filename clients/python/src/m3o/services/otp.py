@@ -11,7 +11,7 @@ from m3o._transport import Transport, compact  # noqa: F401
 class GenerateRequest(TypedDict):
     # Seconds until the code expires.
     expiry: NotRequired[int]
-    # Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash.
+    # The id the code is for, such as an email address. Stored only as a SHA-256 hash.
     id: str
     # Number of digits.
     size: NotRequired[int]
@@ -24,7 +24,7 @@ class GenerateResponse(TypedDict):
 class ValidateRequest(TypedDict):
     # The code the user typed.
     code: str
-    # Your id for whom the code is, such as an email address. Stored only as a SHA-256 hash.
+    # The id the code is for, such as an email address. Stored only as a SHA-256 hash.
     id: str
 
 
@@ -43,8 +43,7 @@ class OtpService:
         """Generate a code for an id.
 
         Args:
-            id: Your id for whom the code is, such as an email address. Stored only as a SHA-256
-                hash.
+            id: The id the code is for, such as an email address. Stored only as a SHA-256 hash.
             expiry: Seconds until the code expires.
             size: Number of digits.
         """
@@ -55,7 +54,6 @@ class OtpService:
 
         Args:
             code: The code the user typed.
-            id: Your id for whom the code is, such as an email address. Stored only as a SHA-256
-                hash.
+            id: The id the code is for, such as an email address. Stored only as a SHA-256 hash.
         """
         return self._transport.call('otp', 'Validate', compact({'code': code, 'id': id}))  # type: ignore[no-any-return]

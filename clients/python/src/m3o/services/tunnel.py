@@ -29,7 +29,7 @@ class SendResponse(TypedDict):
     headers: dict[str, str]
     # The HTTP status code.
     status: int
-    # The URL that answered, after any redirects.
+    # The URL that responded, after any redirects.
     url: str
 
 
