@@ -63,7 +63,9 @@ would lose its unflushed charges the same way.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -661,6 +663,40 @@ class RedisMeter:
             self.release_hold(request_id=request_id, value=value.decode())
 
     def settle(self, *, record: CallRecord, reservation: Reservation | None) -> Settlement:
+        keys, args = self._settle_arguments(record, reservation)
+        charged, balance = self._run(self._settle, keys, args)
+        charged = self._charged(record, charged)
+        if balance is None:
+            balance = self.balance(account_id=record.account_id)
+        return Settlement(charged_units=charged, balance_units=int(balance))
+
+    def settle_many(self, calls: list[tuple[CallRecord, Reservation]]) -> None:
+        """Settle calls whose responses went out already, in one round trip.
+
+        The callers already know each call's cost and balance, so only
+        failures are reported (logged). Settling is idempotent by request id,
+        so after a connection error the whole batch is sent once more.
+        """
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for record, reservation in calls:
+                keys, args = self._settle_arguments(record, reservation)
+                pipe.evalsha(self._settle.sha, len(keys), *keys, *args)
+            try:
+                results = pipe.execute(raise_on_error=False)
+                break
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if attempt:
+                    raise MeterUnavailable(str(exc)) from exc
+        for (record, reservation), result in zip(calls, results):
+            if isinstance(result, redis.exceptions.NoScriptError):
+                self.settle(record=record, reservation=reservation)  # the Script object loads it
+            elif isinstance(result, Exception):
+                logger.error("Call not settled", request_id=record.request_id, error=str(result))
+            else:
+                self._charged(record, result[0])
+
+    def _settle_arguments(self, record: CallRecord, reservation: Reservation | None) -> tuple[list[str], list[Any]]:
         scope_key = NO_KEY
         if reservation is not None and reservation.free_scope:
             scope_key = free_key(record.account_id, reservation.month, reservation.free_scope)
@@ -678,14 +714,15 @@ class RedisMeter:
             1 if reservation is not None else 0,
             *usage_line_parts(record, at=timezone.now()),
         ]
-        charged, balance = self._run(self._settle, keys, args)
+        return keys, args
+
+    @staticmethod
+    def _charged(record: CallRecord, charged: Any) -> int:
         if int(charged) < 0:
             logger.warning("Call already settled or its hold expired", request_id=record.request_id,
                            account_id=record.account_id)
-            charged = 0
-        if balance is None:
-            balance = self.balance(account_id=record.account_id)
-        return Settlement(charged_units=int(charged), balance_units=int(balance))
+            return 0
+        return int(charged)
 
     def balance(self, *, account_id: int) -> int:
         credit, used = self._redis.hget(snapshot_key(account_id), "credit"), self._redis.hget(
@@ -753,6 +790,98 @@ class RedisMeter:
             return script(keys=keys, args=args)
         except redis.RedisError as exc:
             raise MeterUnavailable(str(exc)) from exc
+
+
+class SettleQueue:
+    """Settles successful calls in the background, many to one Redis round trip.
+
+    A successful call's cost and balance are known from its reservation, so
+    the gateway answers first and queues the settlement here. One thread per
+    process sends whatever queued up while it sent the previous batch. If the
+    process dies before that, the holds expire and those calls are not
+    charged, as when a process dies during a call. At exit the queue is
+    drained.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self, meter: RedisMeter) -> None:
+        self._meter = meter
+        self._pid = -1
+        self._start()
+
+    def _start(self) -> None:
+        # Also after a fork: the parent's thread, lock and calls stay behind.
+        self._pid = os.getpid()
+        self._pending: list[tuple[CallRecord, Reservation]] = []
+        self._sending = 0
+        self._changed = threading.Condition()
+        threading.Thread(target=self._run, name="meter-settle", daemon=True).start()
+
+    def submit(self, record: CallRecord, reservation: Reservation) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        with self._changed:
+            self._pending.append((record, reservation))
+            self._changed.notify_all()
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Settle everything queued so far, and wait for a batch being sent."""
+        if self._pid != os.getpid():
+            return
+        while batch := self._take():
+            self._send(batch)
+        with self._changed:
+            self._changed.wait_for(lambda: self._sending == 0, timeout=timeout)
+
+    def _take(self) -> list[tuple[CallRecord, Reservation]]:
+        with self._changed:
+            batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
+            if batch:
+                self._sending += 1
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending)
+            if batch := self._take():
+                self._send(batch)
+
+    def _send(self, batch: list[tuple[CallRecord, Reservation]]) -> None:
+        try:
+            self._meter.settle_many(batch)
+        except Exception as exc:
+            logger.error(
+                "Calls not settled; their holds expire and they are not charged", calls=len(batch), error=str(exc)
+            )
+        finally:
+            with self._changed:
+                self._sending -= 1
+                self._changed.notify_all()
+
+
+_settle_queue: SettleQueue | None = None
+_settle_queue_lock = threading.Lock()
+
+
+def settle_later(record: CallRecord, reservation: Reservation) -> None:
+    """Queue a successful call's settlement on the Redis meter (see SettleQueue)."""
+    global _settle_queue
+    if _settle_queue is None:
+        meter = get_meter()
+        assert isinstance(meter, RedisMeter)
+        with _settle_queue_lock:
+            if _settle_queue is None:
+                _settle_queue = SettleQueue(meter)
+                atexit.register(settle_queue_drain)
+    _settle_queue.submit(record, reservation)
+
+
+def settle_queue_drain() -> None:
+    """Settle the calls this process has queued; a no-op if it queued none."""
+    if _settle_queue is not None:
+        _settle_queue.drain()
 
 
 def month_spent_units(account_id: int) -> int:

@@ -7,6 +7,7 @@ up all processes (prometheus_client's multiprocess mode).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import time
@@ -36,13 +37,26 @@ WEBHOOK_FAILURES = Counter("m3o_webhook_failures_total", "Incoming webhooks reje
 
 
 def record_call(*, service: str, endpoint: str, status: int, seconds: float, units: int) -> None:
-    service = service or "unknown"
-    CALLS.labels(service, endpoint or "unknown", f"{status // 100}xx").inc()
-    CALL_SECONDS.labels(service).observe(seconds)
+    calls, call_seconds, units_charged = _call_metrics(service or "unknown", endpoint or "unknown", status // 100)
+    calls.inc()
+    call_seconds.observe(seconds)
     if units:
-        UNITS_CHARGED.labels(service).inc(units)
+        units_charged.inc(units)
     if status == 429:
         RATE_LIMITED.inc()
+
+
+@functools.cache
+def _call_metrics(service: str, endpoint: str, status_class: int) -> tuple[Counter, Histogram, Counter]:
+    """The labelled series of one kind of call, looked up once per process: labels() is the costly part.
+
+    Bounded: gateway calls carry catalog names only, or "unknown".
+    """
+    return (
+        CALLS.labels(service, endpoint, f"{status_class}xx"),
+        CALL_SECONDS.labels(service),
+        UNITS_CHARGED.labels(service),
+    )
 
 
 class _BacklogCollector(Collector):

@@ -469,6 +469,8 @@ _shared_processors = [
 ]
 structlog.configure(
     processors=[
+        # First, so a message below LOG_LEVEL costs a level check and nothing else.
+        structlog.stdlib.filter_by_level,
         *_shared_processors,
         structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
     ],

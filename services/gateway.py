@@ -33,6 +33,7 @@ from billing.metering import (
     Reservation,
     SpendingCapReached,
     get_meter,
+    settle_later,
 )
 from billing.quotas import PLAN_EPOCH_KEY, AccountLimits, Pricing, account_limits
 from catalog.models import Endpoint, Service
@@ -557,8 +558,9 @@ class _Call:
         """Answer with the reserved cost and balance, and settle once the response has been sent.
 
         Settling changes neither for a successful call, so the client need not
-        wait for it. If the process dies before settling, the hold expires and
-        the call is not charged, as when it dies during the call.
+        wait for it: the meter's settle queue sends it with others (see
+        billing.metering.SettleQueue). If the process dies before that, the
+        hold expires and the call is not charged, as when it dies during the call.
         """
         assert self.reservation is not None and self.reservation.balance_units is not None
         record = self._record(200)
@@ -566,14 +568,7 @@ class _Call:
         self.settled = True
         response["X-M3O-Cost"] = str(reservation.cost_units)
         response["X-M3O-Balance"] = str(reservation.balance_units)
-
-        def settle() -> None:
-            try:
-                get_meter().settle(record=record, reservation=reservation)
-            except Exception as exc:
-                logger.error("Call not settled after sending", request_id=record.request_id, error=str(exc))
-
-        response.after_sending = settle
+        response.after_sending = lambda: settle_later(record, reservation)
 
     def settle(self, *, status_code: int, response: HttpResponse) -> None:
         """Charge or release the reservation and record the call; only calls with a known key are recorded."""

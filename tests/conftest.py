@@ -18,6 +18,7 @@ from accounts.authentication import key_cache
 from accounts.models import Account, ApiKey, User
 from m3o_web.celery import app as celery_app
 from services.ratelimit import get_rate_limiter
+from billing.metering import settle_queue_drain
 from billing.models import Wallet
 from billing.quotas import plan_cache_clear
 from catalog.selectors import call_cache_clear
@@ -88,11 +89,13 @@ def _database_meter(settings: Any) -> None:
 
 
 @pytest.fixture
-def redis_meter(settings: Any) -> None:
+def redis_meter(settings: Any) -> Iterator[None]:
     """Meter calls on Redis, as production does (billing/metering.py); flush with billing.flusher."""
     if not os.environ.get("REDIS_URL"):
         pytest.skip("needs Redis: set REDIS_URL")
     settings.M3O_METER = "redis"
+    yield
+    settle_queue_drain()  # no queued settlement outlives its test
 
 
 @dataclass

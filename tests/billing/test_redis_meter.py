@@ -7,13 +7,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import redis
 import pytest
 import time_machine
 from django.db import connection, transaction
 from django.db.models import Sum
 
 from billing.flusher import UsageRow, meter_flush, usage_lines_write, usage_rows_write
-from billing.metering import HOLDS_KEY, STREAM_KEY, RedisMeter, get_meter, redis_client
+from billing.metering import HOLDS_KEY, STREAM_KEY, RedisMeter, get_meter, redis_client, settle_queue_drain
 from billing.models import FreeUsage, Hold, LedgerEntry, UsageEvent, Wallet
 from billing.quotas import Pricing
 from billing.services import wallet_apply, wallet_reconcile
@@ -81,6 +82,7 @@ def test_failed_call_is_recorded_and_not_charged(owner: Persona) -> None:
 def test_flush_redelivered_changes_nothing(owner: Persona) -> None:
     for _ in range(3):
         owner.call()
+    settle_queue_drain()  # the gateway settles successful calls after answering
     client = redis_client()
     entries = client.xrange(STREAM_KEY)
 
@@ -100,6 +102,7 @@ def test_flusher_killed_before_commit_loses_nothing(owner: Persona) -> None:
     before = owner.balance
     for _ in range(2):
         owner.call()
+    settle_queue_drain()
     lines = [fields[b"v"] for _, fields in redis_client().xrange(STREAM_KEY)]
     with pytest.raises(RuntimeError), transaction.atomic():
         usage_lines_write(lines)
@@ -335,3 +338,54 @@ def test_playground_call_is_settled_on_redis(owner: Persona) -> None:
     meter_flush()
     assert response.status_code == 200
     assert UsageEvent.objects.filter(account=owner.account, source="playground", cost_units=PRICE).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_queued_settlements_of_parallel_calls_are_each_charged_once(live_server) -> None:
+    user = UserFactory()
+    account = personal_account(user)
+    _, secret = make_key(user)
+    before = Wallet.objects.get(pk=account.pk).balance_units
+
+    responses = _call_in_parallel(f"{live_server.url}/v1/helloworld/Call", secret, 48)
+    meter_flush()
+
+    assert [response.status_code for response in responses] == [200] * 48
+    assert UsageEvent.objects.filter(account=account, cost_units=PRICE).count() == 48
+    assert usage_charges(account.pk) == 48
+    assert Wallet.objects.get(pk=account.pk).balance_units == before - 48 * PRICE
+    assert not redis_client().hlen(HOLDS_KEY)
+    assert wallet_reconcile(account_id=account.pk).ok
+
+
+def test_queued_settlement_survives_a_script_cache_flush(owner: Persona) -> None:
+    owner.call()
+    redis_client().script_flush()  # as after a Redis restart: the settle script must be loaded again
+    owner.call()
+    meter_flush()
+
+    assert usage_charges(owner.account.pk) == 2
+    assert not redis_client().hlen(HOLDS_KEY)
+
+
+def test_settlement_that_cannot_reach_redis_leaves_the_call_uncharged(owner: Persona, monkeypatch) -> None:
+    before = owner.balance
+    meter = get_meter()
+    assert isinstance(meter, RedisMeter)
+
+    def unreachable(*args, **kwargs):
+        raise redis.ConnectionError("Redis went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.client.Pipeline, "execute", unreachable)
+        assert owner.call().status_code == 200
+        settle_queue_drain()
+
+    # The hold stays and expires; the flusher then gives it back: nothing charged, nothing recorded.
+    assert redis_client().hlen(HOLDS_KEY) == 1
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)):
+        meter_flush()
+    assert usage_charges(owner.account.pk) == 0
+    assert not UsageEvent.objects.exists()
+    assert owner.balance == before
