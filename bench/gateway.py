@@ -126,10 +126,12 @@ def main() -> None:
     wallet_apply(account_id=account.pk, kind="grant", amount_units=10**15, reference=f"bench:{secrets.token_hex(8)}")
 
     port = free_port()
+    # The server's warnings and errors, printed below if any call failed.
+    server_log = tempfile.TemporaryFile("w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(args.workers), "--no-ws", "m3o_web.wsgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
     )
     try:
         _wait_ready(f"http://127.0.0.1:{port}/healthz")
@@ -167,6 +169,10 @@ def main() -> None:
                 f"{_median([r['p50_ms'] for r in rounds]):>8.2f} {_median([r['p99_ms'] for r in rounds]):>8.2f} "
                 f"{sum(r['errors'] for r in rounds):>8.0f}"
             )
+    if any(r["errors"] for rounds in (*peak.values(), *offered.values()) for r in rounds):
+        server_log.seek(0)
+        problems = [line for line in server_log if "warn" in line.lower() or "error" in line.lower()]
+        print(f"server warnings and errors ({len(problems)}, last 10):", *problems[-10:], sep="\n  ", end="")
     ratio = _median([r["rps"] for r in peak["gateway"]]) / _median([r["rps"] for r in peak["baseline"]])
     p99_ratio = _median([r["p99_ms"] for r in offered["gateway"]]) / _median([r["p99_ms"] for r in offered["baseline"]])
     print(f"ratio (gateway / baseline req/s, median of {args.rounds} rounds): {ratio:.1%} (target >= 30%)")
