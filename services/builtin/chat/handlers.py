@@ -33,6 +33,11 @@ def _rooms(context: CallContext) -> QuerySet[Room]:
     return Room.objects.filter(account_id=context.account_id)
 
 
+def _stored(context: CallContext) -> list[QuerySet[Any]]:
+    """Return what counts against the account's chat caps: rooms (with their member ids) and messages."""
+    return [_rooms(context), Message.objects.filter(account_id=context.account_id)]
+
+
 def _room(context: CallContext, *, lock: bool = False) -> Room:
     rooms = _rooms(context).select_for_update() if lock else _rooms(context)
     room = rooms.filter(room_id=context.body["room_id"]).first()
@@ -75,7 +80,7 @@ def create(context: CallContext) -> dict[str, Any]:
     room_id = context.body.get("id") or str(uuid.uuid4())
 
     with transaction.atomic():
-        check_write_room(rows=_rooms(context), account_id=context.account_id, service="chat", size=size)
+        check_write_room(rows=_stored(context), account_id=context.account_id, service="chat", size=size)
         try:
             with transaction.atomic():
                 room = Room.objects.create(
@@ -136,7 +141,7 @@ def invite(context: CallContext) -> dict[str, Any]:
         user_ids.append(user_id)
         size = _room_size(room.name, room.description, user_ids)
         check_write_room(
-            rows=_rooms(context), account_id=context.account_id, service="chat", size=size, replacing_size=room.size_bytes
+            rows=_stored(context), account_id=context.account_id, service="chat", size=size, replacing_size=room.size_bytes
         )
         Member.objects.create(room=room, user_id=user_id)
         room.size_bytes = size
@@ -185,12 +190,7 @@ def send(context: CallContext) -> dict[str, Any]:
             earlier = room.messages.filter(client=client).first()
             if earlier is not None:
                 return {"message": earlier.as_dict(room.room_id)}
-        check_write_room(
-            rows=Message.objects.filter(account_id=context.account_id),
-            account_id=context.account_id,
-            service="chat",
-            size=size,
-        )
+        check_write_room(rows=_stored(context), account_id=context.account_id, service="chat", size=size)
         try:
             with transaction.atomic():
                 message = Message.objects.create(

@@ -26,6 +26,11 @@ def _channels(context: CallContext) -> QuerySet[Channel]:
     return Channel.objects.filter(account_id=context.account_id)
 
 
+def _stored(context: CallContext) -> list[QuerySet[Any]]:
+    """Return what counts against the account's stream caps: channels and messages."""
+    return [_channels(context), Message.objects.filter(account_id=context.account_id)]
+
+
 def _channel(context: CallContext) -> Channel:
     channel = _channels(context).filter(name=context.body["channel"]).first()
     if channel is None:
@@ -47,7 +52,7 @@ def create_channel(context: CallContext) -> dict[str, Any]:
     size = json_size({"name": name, "description": description})
 
     with transaction.atomic():
-        check_write_room(rows=_channels(context), account_id=context.account_id, service="stream", size=size)
+        check_write_room(rows=_stored(context), account_id=context.account_id, service="stream", size=size)
         try:
             with transaction.atomic():
                 channel = Channel.objects.create(
@@ -75,12 +80,7 @@ def send_message(context: CallContext) -> dict[str, Any]:
 
     with transaction.atomic():
         channel = _channel(context)
-        check_write_room(
-            rows=Message.objects.filter(account_id=context.account_id),
-            account_id=context.account_id,
-            service="stream",
-            size=size,
-        )
+        check_write_room(rows=_stored(context), account_id=context.account_id, service="stream", size=size)
         message = Message.objects.create(
             account_id=context.account_id, channel=channel, message_id=str(uuid.uuid4()), text=text, size_bytes=size
         )

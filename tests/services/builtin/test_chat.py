@@ -160,8 +160,8 @@ def test_history_before_an_unknown_message_is_400(owner: Persona) -> None:
     assert response.json()["fields"] == {"before": "No such message in this room."}
 
 
-@override_settings(M3O_DATA_MAX_ROWS_PER_ACCOUNT=1)
-def test_row_limit_is_403(owner: Persona) -> None:
+@override_settings(M3O_DATA_MAX_ROWS_PER_ACCOUNT=2)
+def test_rooms_and_messages_share_the_row_limit(owner: Persona) -> None:
     room = make_room(owner, "alice")
     chat(owner, "Send", room_id=room, user_id="alice", text="one")
 

@@ -47,8 +47,8 @@ def test_missing_channel_is_404_and_free(owner: Persona) -> None:
     assert owner.balance == before
 
 
-@override_settings(M3O_DATA_MAX_ROWS_PER_ACCOUNT=1)
-def test_row_limit_is_403(owner: Persona) -> None:
+@override_settings(M3O_DATA_MAX_ROWS_PER_ACCOUNT=2)
+def test_channels_and_messages_share_the_row_limit(owner: Persona) -> None:
     stream(owner, "CreateChannel", name="general")
     stream(owner, "SendMessage", channel="general", text="one")
 
