@@ -21,6 +21,7 @@ import websockets
 from billing.models import UsageEvent
 from tests.conftest import Persona
 from tests.factories import make_key
+from tests.processes import wait_for
 from tests.services.streaming.conftest import ndjson, running_asgi_server, ws_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -199,8 +200,10 @@ def test_join_charges_each_message_delivered(owner: Persona, asgi_server: str) -
 
     frames = asyncio.run(run())
 
-    assert [frame["message"]["text"] for frame in frames] == ["0", "1", "2"]
     events = UsageEvent.objects.filter(account=owner.account, service="chat", endpoint="Join")
+    # The server records a message's usage just after sending it, so the last record may lag the frame.
+    assert wait_for(lambda: events.count() == 3, timeout=5)
+    assert [frame["message"]["text"] for frame in frames] == ["0", "1", "2"]
     assert sorted(event.cost_units for event in events) == [100] * 3
     assert sorted(event.request_id.rsplit(".", 1)[1] for event in events) == ["1", "2", "3"]
 
@@ -219,9 +222,10 @@ def test_stream_subscribe_gets_own_account_messages_only(owner: Persona, outside
 
     frames, quiet = asyncio.run(run())
 
+    events = UsageEvent.objects.filter(account=owner.account, service="stream", endpoint="Subscribe")
+    assert wait_for(lambda: events.count() == 1, timeout=5)
     assert [frame["message"]["text"] for frame in frames] == ["owner"]
     assert quiet
-    events = UsageEvent.objects.filter(account=owner.account, service="stream", endpoint="Subscribe")
     assert [event.cost_units for event in events] == [100]
 
 
