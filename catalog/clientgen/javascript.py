@@ -21,8 +21,13 @@ def class_name(slug: str) -> str:
     return "".join(word.capitalize() for word in words(slug)) + "Service"
 
 
+# The M3O class's own members; a service with one of these names gets the property "<name>Service".
+CLIENT_MEMBERS = frozenset({"call", "stream", "transport"})
+
+
 def property_name(slug: str) -> str:
-    return slug if IDENTIFIER.fullmatch(slug) else camel(slug)
+    name = slug if IDENTIFIER.fullmatch(slug) else camel(slug)
+    return f"{name}Service" if name in CLIENT_MEMBERS else name
 
 
 def ts_type(kind: Type) -> str:

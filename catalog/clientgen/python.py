@@ -18,6 +18,16 @@ def identifier(name: str) -> str:
     return name + "_" if keyword.iskeyword(name) or keyword.issoftkeyword(name) else name
 
 
+# The aggregate client's own members; a service with one of these names gets the attribute "<name>_service".
+CLIENT_MEMBERS = frozenset({"call", "stream", "close", "transport"})
+
+
+def service_attribute(slug: str) -> str:
+    """Return the aggregate client's attribute for a service, clear of the client's own members."""
+    name = identifier(slug)
+    return f"{name}_service" if name in CLIENT_MEMBERS else name
+
+
 def snake(name: str) -> str:
     return identifier("_".join(words(name)))
 
@@ -141,7 +151,8 @@ def _client_module(platform: Platform, marker: str) -> str:
         f"from m3o.services.{identifier(service.slug)} import {class_name(service.slug)}" for service in platform.services
     )
     attributes = "\n".join(
-        f"        self.{identifier(service.slug)} = {class_name(service.slug)}(self.transport)" for service in platform.services
+        f"        self.{service_attribute(service.slug)} = {class_name(service.slug)}(self.transport)"
+        for service in platform.services
     )
     return f'''# {marker}
 """The aggregate client: one attribute per service."""

@@ -6,6 +6,7 @@ package m3o
 import (
 	"m3o.local/m3o/avatar"
 	"m3o.local/m3o/cache"
+	"m3o.local/m3o/chat"
 	"m3o.local/m3o/comments"
 	"m3o.local/m3o/contact"
 	"m3o.local/m3o/cron"
@@ -39,6 +40,7 @@ import (
 	"m3o.local/m3o/sms"
 	"m3o.local/m3o/spam"
 	"m3o.local/m3o/stock"
+	"m3o.local/m3o/stream"
 	"m3o.local/m3o/time"
 	"m3o.local/m3o/translate"
 	"m3o.local/m3o/transport"
@@ -78,6 +80,9 @@ type Client struct {
 
 	// Cache: Store values under keys, with optional expiry.
 	Cache *cache.Service
+
+	// Chat: Chat rooms for your users, with history and live messages.
+	Chat *chat.Service
 
 	// Comments: Store comments on anything.
 	Comments *comments.Service
@@ -178,6 +183,9 @@ type Client struct {
 	// Stock: Live and historical US stock prices.
 	Stock *stock.Service
 
+	// Stream: Send messages to channels and follow them live.
+	Stream *stream.Service
+
 	// Time: Current time, UTC offset and daylight saving for any time zone.
 	Time *time.Service
 
@@ -209,6 +217,7 @@ func New(token string, opts ...Option) *Client {
 	c := &Client{Client: client}
 	c.Avatar = avatar.New(client)
 	c.Cache = cache.New(client)
+	c.Chat = chat.New(client)
 	c.Comments = comments.New(client)
 	c.Contact = contact.New(client)
 	c.Cron = cron.New(client)
@@ -242,6 +251,7 @@ func New(token string, opts ...Option) *Client {
 	c.Sms = sms.New(client)
 	c.Spam = spam.New(client)
 	c.Stock = stock.New(client)
+	c.Stream = stream.New(client)
 	c.Time = time.New(client)
 	c.Translate = translate.New(client)
 	c.Tunnel = tunnel.New(client)

@@ -8,6 +8,7 @@ a 400 naming the field, never a database error.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import apps
@@ -35,12 +36,19 @@ def json_size(value: Any) -> int:
 
 
 def check_write_room(
-    *, rows: QuerySet[Any], account_id: int, service: str, size: int, replacing_size: int | None = None
+    *,
+    rows: QuerySet[Any] | Sequence[QuerySet[Any]],
+    account_id: int,
+    service: str,
+    size: int,
+    replacing_size: int | None = None,
 ) -> None:
     """Check the caps before a write of ``size`` bytes, a new row or one replacing a row of ``replacing_size``.
 
     ``rows`` are the account's rows in the service, each with a ``size_bytes``
-    field. A new row counts against the row cap. A write that does not grow
+    field: one queryset, or one per model where the service stores several
+    (chat rooms and messages count against the same caps). A new row counts
+    against the row cap. A write that does not grow
     the stored bytes always fits, so that callers can shrink data over a cap.
     Call it inside the transaction that writes: it locks the account's row.
     """
@@ -51,12 +59,16 @@ def check_write_room(
     # per account. NO KEY UPDATE still lets other transactions insert rows that refer to it.
     account_model = apps.get_model("accounts", "Account")
     list(account_model.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk", flat=True))
-    totals = rows.aggregate(count=Count("pk"), total=Sum("size_bytes"))
-    stored_bytes = (totals["total"] or 0) - (replacing_size or 0)
+    stored_rows = 0
+    stored_bytes = -(replacing_size or 0)
+    for queryset in [rows] if isinstance(rows, QuerySet) else rows:
+        totals = queryset.aggregate(count=Count("pk"), total=Sum("size_bytes"))
+        stored_rows += totals["count"]
+        stored_bytes += totals["total"] or 0
     check_room(
         account_id=account_id,
         service=service,
-        stored=totals["count"],
+        stored=stored_rows,
         adding=0 if replacing_size is not None else 1,
         stored_bytes=stored_bytes,
         adding_bytes=size,

@@ -309,6 +309,9 @@ async def serve_ndjson(scope: Scope, receive: Receive, send: Send, service: str,
             ],
         }
     )
+    # An empty chunk makes the server send the headers now, so a client learns the stream is open
+    # before the first message, which on a quiet topic may be long in coming.
+    await send({"type": "http.response.body", "body": b"", "more_body": True})
     client_closed = asyncio.Event()
 
     async def emit(message: dict[str, Any]) -> bool:

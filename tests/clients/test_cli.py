@@ -146,6 +146,16 @@ def test_help_comes_from_the_catalog(platform: Platform) -> None:
     assert "{asc,desc}" in endpoint.stdout
 
 
+def test_service_named_like_a_command_gets_a_suffix(platform: Platform) -> None:
+    top = m3o(platform, "--help")
+    created = m3o(platform, "stream-service", "create-channel", "--name", "general", token=platform.token)
+    generic = m3o(platform, "call", "stream", "ListChannels", token=platform.token)
+
+    assert "stream-service" in top.stdout
+    assert created.returncode == 0, created.stderr
+    assert json.loads(generic.stdout)["channels"][0]["name"] == "general"
+
+
 def test_explore_list_and_search(platform: Platform) -> None:
     listed = m3o(platform, "explore", "list")
     found = m3o(platform, "-o", "json", "explore", "search", "greeting")

@@ -29,6 +29,19 @@ def test_db_record_reads_back_as_created(platform: Platform) -> None:
     assert tables == {"tables": ["py_people"]}
 
 
+def test_stream_service_sits_beside_the_stream_method(platform: Platform) -> None:
+    import m3o
+
+    with m3o.Client(platform.token, address=platform.address) as client:
+        client.stream_service.create_channel(name="general")
+        client.stream_service.send_message(channel="general", text="hi")
+        listed = client.stream_service.list_messages(channel="general")
+        stream_method = client.stream
+
+    assert [message["text"] for message in listed["messages"]] == ["hi"]
+    assert stream_method.__func__ is m3o.Client.stream
+
+
 def test_invalid_body_raises_bad_request_with_fields(platform: Platform) -> None:
     import m3o
 

@@ -73,6 +73,25 @@ type DeleteResponseComment struct {
 	Updated string `json:"updated"`
 }
 
+// EventsRequest is the request of Events.
+type EventsRequest struct {
+	// Only this comment's changes.
+	ID string `json:"id,omitempty"`
+}
+
+// EventsResponse is the response of Events.
+type EventsResponse struct {
+	Comment EventsResponseComment `json:"comment"`
+
+	// One of: create, update, delete.
+	Type string `json:"type"`
+}
+
+// EventsResponseComment is part of a request or response.
+type EventsResponseComment struct {
+	ID string `json:"id"`
+}
+
 // ListRequest is the request of List.
 type ListRequest struct {
 	// Maximum number of comments to return. Default: 25.
@@ -179,6 +198,13 @@ func (s *Service) Delete(ctx context.Context, req *DeleteRequest) (*DeleteRespon
 		return nil, err
 	}
 	return rsp, nil
+}
+
+// Events: Stream the creates, updates and deletes of your comments, or of one comment, from now
+// on. A delete carries the comment as it was. The price is charged per message sent.
+
+func (s *Service) Events(ctx context.Context, req *EventsRequest) (*transport.Stream[EventsResponse], error) {
+	return transport.OpenStream[EventsResponse](ctx, s.client, "comments", "Events", req)
 }
 
 // List: List comments in the order they were made, all of them or those on one subject.

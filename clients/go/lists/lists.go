@@ -73,6 +73,25 @@ type DeleteResponseList struct {
 	Updated string `json:"updated"`
 }
 
+// EventsRequest is the request of Events.
+type EventsRequest struct {
+	// Only this list's changes.
+	ID string `json:"id,omitempty"`
+}
+
+// EventsResponse is the response of Events.
+type EventsResponse struct {
+	List EventsResponseList `json:"list"`
+
+	// One of: create, update, delete.
+	Type string `json:"type"`
+}
+
+// EventsResponseList is part of a request or response.
+type EventsResponseList struct {
+	ID string `json:"id"`
+}
+
 // ListRequest is the request of List.
 type ListRequest struct {
 	// Maximum number of lists to return. Default: 25.
@@ -175,6 +194,13 @@ func (s *Service) Delete(ctx context.Context, req *DeleteRequest) (*DeleteRespon
 		return nil, err
 	}
 	return rsp, nil
+}
+
+// Events: Stream the creates, updates and deletes of your lists, or of one list, from now on. A
+// delete carries the list as it was. The price is charged per message sent.
+
+func (s *Service) Events(ctx context.Context, req *EventsRequest) (*transport.Stream[EventsResponse], error) {
+	return transport.OpenStream[EventsResponse](ctx, s.client, "lists", "Events", req)
 }
 
 // List: List your lists, most recently updated first.

@@ -3,6 +3,7 @@
 import type { ClientOptions, Transport } from "./core.js";
 import type { AvatarService } from "./services/avatar.js";
 import type { CacheService } from "./services/cache.js";
+import type { ChatService } from "./services/chat.js";
 import type { CommentsService } from "./services/comments.js";
 import type { ContactService } from "./services/contact.js";
 import type { CronService } from "./services/cron.js";
@@ -36,6 +37,7 @@ import type { SentimentService } from "./services/sentiment.js";
 import type { SmsService } from "./services/sms.js";
 import type { SpamService } from "./services/spam.js";
 import type { StockService } from "./services/stock.js";
+import type { StreamService } from "./services/stream.js";
 import type { TimeService } from "./services/time.js";
 import type { TranslateService } from "./services/translate.js";
 import type { TunnelService } from "./services/tunnel.js";
@@ -49,6 +51,7 @@ export { APIError, BadRequestError, ForbiddenError, M3OError, NotFoundError, Pay
 export type { ClientOptions, ErrorEnvelope } from "./core.js";
 export * as avatar from "./services/avatar.js";
 export * as cache from "./services/cache.js";
+export * as chat from "./services/chat.js";
 export * as comments from "./services/comments.js";
 export * as contact from "./services/contact.js";
 export * as cron from "./services/cron.js";
@@ -82,6 +85,7 @@ export * as sentiment from "./services/sentiment.js";
 export * as sms from "./services/sms.js";
 export * as spam from "./services/spam.js";
 export * as stock from "./services/stock.js";
+export * as streamService from "./services/stream.js";
 export * as time from "./services/time.js";
 export * as translate from "./services/translate.js";
 export * as tunnel from "./services/tunnel.js";
@@ -101,6 +105,8 @@ export declare class M3O {
   readonly avatar: AvatarService;
   /** Store values under keys, with optional expiry. */
   readonly cache: CacheService;
+  /** Chat rooms for your users, with history and live messages. */
+  readonly chat: ChatService;
   /** Store comments on anything. */
   readonly comments: CommentsService;
   /** Keep an address book. */
@@ -167,6 +173,8 @@ export declare class M3O {
   readonly spam: SpamService;
   /** Live and historical US stock prices. */
   readonly stock: StockService;
+  /** Send messages to channels and follow them live. */
+  readonly streamService: StreamService;
   /** Current time, UTC offset and daylight saving for any time zone. */
   readonly time: TimeService;
   /** Translate text between languages. */

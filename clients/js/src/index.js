@@ -3,6 +3,7 @@
 import { Transport } from "./core.js";
 import { AvatarService } from "./services/avatar.js";
 import { CacheService } from "./services/cache.js";
+import { ChatService } from "./services/chat.js";
 import { CommentsService } from "./services/comments.js";
 import { ContactService } from "./services/contact.js";
 import { CronService } from "./services/cron.js";
@@ -36,6 +37,7 @@ import { SentimentService } from "./services/sentiment.js";
 import { SmsService } from "./services/sms.js";
 import { SpamService } from "./services/spam.js";
 import { StockService } from "./services/stock.js";
+import { StreamService } from "./services/stream.js";
 import { TimeService } from "./services/time.js";
 import { TranslateService } from "./services/translate.js";
 import { TunnelService } from "./services/tunnel.js";
@@ -55,6 +57,7 @@ export class M3O {
     this.transport = new Transport(token, { ...options, defaultAddress: DEFAULT_ADDRESS });
     this.avatar = new AvatarService(this.transport);
     this.cache = new CacheService(this.transport);
+    this.chat = new ChatService(this.transport);
     this.comments = new CommentsService(this.transport);
     this.contact = new ContactService(this.transport);
     this.cron = new CronService(this.transport);
@@ -88,6 +91,7 @@ export class M3O {
     this.sms = new SmsService(this.transport);
     this.spam = new SpamService(this.transport);
     this.stock = new StockService(this.transport);
+    this.streamService = new StreamService(this.transport);
     this.time = new TimeService(this.transport);
     this.translate = new TranslateService(this.transport);
     this.tunnel = new TunnelService(this.transport);

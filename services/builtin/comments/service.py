@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.builtin.events import events_endpoint
 from services.builtin.comments import handlers
 from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
@@ -128,6 +129,14 @@ SERVICE = register(
                         "response": {"comment": UPDATED_COMMENT},
                     }
                 ],
+            ),
+            events_endpoint(
+                service="comments",
+                record_name="comment",
+                id_schema=COMMENT_ID,
+                example_request={"id": EXAMPLE_COMMENT["id"]},
+                example_record=EXAMPLE_COMMENT,
+                delete_carries="A delete carries the comment as it was.",
             ),
         ],
     )

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from services.builtin.lists.models import ItemList
 from services.builtin.storable import check_write_room, json_size, reject_unstorable
 from services.kit import BadRequest, CallContext, NotFound
+from services.streaming.changes import change_announce
 
 
 def _error_id(context: CallContext) -> str:
@@ -54,6 +55,7 @@ def create(context: CallContext) -> dict[str, Any]:
                 error_id=_error_id(context),
                 fields={"id": "Already exists."},
             ) from None
+        change_announce(service="lists", account_id=context.account_id, kind="create", record=item_list.as_dict())
     return {"list": item_list.as_dict()}
 
 
@@ -86,6 +88,7 @@ def update(context: CallContext) -> dict[str, Any]:
         )
         item_list.size_bytes = size
         item_list.save(update_fields=[*changes, "size_bytes", "updated_at"])
+        change_announce(service="lists", account_id=context.account_id, kind="update", record=item_list.as_dict())
     return {"list": item_list.as_dict()}
 
 
@@ -97,6 +100,7 @@ def delete(context: CallContext) -> dict[str, Any]:
             raise _missing(context, context.body["id"])
         deleted = item_list.as_dict()
         item_list.delete()
+        change_announce(service="lists", account_id=context.account_id, kind="delete", record=deleted)
     return {"list": deleted}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.builtin.events import events_endpoint
 from services.builtin.lists import handlers
 from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
@@ -122,6 +123,14 @@ SERVICE = register(
                 examples=[
                     {"title": "Delete a list", "request": {"id": "groceries"}, "response": {"list": UPDATED_LIST}}
                 ],
+            ),
+            events_endpoint(
+                service="lists",
+                record_name="list",
+                id_schema=LIST_ID,
+                example_request={"id": EXAMPLE_LIST["id"]},
+                example_record=EXAMPLE_LIST,
+                delete_carries="A delete carries the list as it was.",
             ),
         ],
     )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -10,7 +9,7 @@ from django.db.models import QuerySet
 from services.builtin.notes.models import Note
 from services.builtin.quota import check_room
 from services.kit import BadRequest, CallContext, NotFound
-from services.streaming.changes import change_announce, change_stream
+from services.streaming.changes import change_announce
 
 
 def _error_id(context: CallContext) -> str:
@@ -85,12 +84,6 @@ def list_notes(context: CallContext) -> dict[str, Any]:
     limit = context.body.get("limit", 25)
     notes = _notes(context).order_by("-updated_at", "note_id")[offset : offset + limit]
     return {"notes": [note.as_dict() for note in notes]}
-
-
-def events(context: CallContext) -> AsyncIterator[dict[str, Any]]:
-    return change_stream(
-        service="notes", account_id=context.account_id, record_name="note", record_id=context.body.get("id")
-    )
 
 
 def purge_account(account_id: int) -> None:

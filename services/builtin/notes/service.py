@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.builtin.events import events_endpoint
 from services.builtin.notes import handlers
 from services.builtin.schemas import MAX_OFFSET, request_object, response_object
 from services.registry import BuiltinEndpoint, BuiltinService, register
@@ -106,29 +107,13 @@ SERVICE = register(
                 price_units=100,
                 examples=[{"title": "Delete a note", "request": {"id": "shopping"}, "response": {"id": "shopping"}}],
             ),
-            BuiltinEndpoint(
-                name="Events",
-                streaming=True,
-                stream=handlers.events,
-                description=(
-                    "Stream the creates, updates and deletes of your notes, or of one note, from now on. A delete "
-                    "carries only the note's id. The price is charged per message sent."
-                ),
-                request_schema=request_object({"id": {**NOTE_ID, "description": "Only this note's changes."}}, []),
-                response_schema=response_object(
-                    {
-                        "type": {"type": "string", "enum": ["create", "update", "delete"]},
-                        "note": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]},
-                    }
-                ),
-                price_units=100,
-                examples=[
-                    {
-                        "title": "Follow changes to a note",
-                        "request": {"id": "shopping"},
-                        "response": {"type": "update", "note": EXAMPLE_NOTE},
-                    }
-                ],
+            events_endpoint(
+                service="notes",
+                record_name="note",
+                id_schema=NOTE_ID,
+                example_request={"id": "shopping"},
+                example_record=EXAMPLE_NOTE,
+                delete_carries="A delete carries only the note's id.",
             ),
         ],
     )

@@ -1,4 +1,4 @@
-"""Parallel writes to the lists, comments, contact and file services keep to the caps and never fail with a 500."""
+"""Parallel writes to the data services keep to the caps and never fail with a 500."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ CREATES = [
     ("lists", {"name": "n"}),
     ("comments", {"text": "t"}),
     ("contact", {"name": "n"}),
+    ("chat", {"name": "n"}),
 ]
 
 
@@ -41,6 +42,26 @@ def test_parallel_creates_stop_at_the_row_cap(live_server: Any, service: str, bo
     statuses = parallel_calls(live_server.url, secret, service, "Create", [body] * 10)
 
     assert sorted(statuses) == [200] * 3 + [403] * 7
+
+
+@pytest.mark.parametrize(
+    ("service", "setup", "endpoint", "body"),
+    [
+        ("chat", ("Create", {"id": "r", "name": "n", "user_ids": ["u"]}), "Send", {"room_id": "r", "user_id": "u", "text": "t"}),
+        ("stream", ("CreateChannel", {"name": "c"}), "SendMessage", {"channel": "c", "text": "t"}),
+    ],
+)
+@override_settings(M3O_DATA_MAX_ROWS_PER_ACCOUNT=3)
+def test_parallel_messages_stop_at_the_row_cap(
+    live_server: Any, service: str, setup: tuple[str, dict[str, Any]], endpoint: str, body: dict[str, Any]
+) -> None:
+    _, secret = make_key(UserFactory())
+    assert parallel_calls(live_server.url, secret, service, setup[0], [setup[1]]) == [200]
+
+    statuses = parallel_calls(live_server.url, secret, service, endpoint, [body] * 10)
+
+    # The room or channel is one of the three rows the cap allows.
+    assert sorted(statuses) == [200] * 2 + [403] * 8
 
 
 @override_settings(M3O_DATA_MAX_ROWS_PER_ACCOUNT=3)

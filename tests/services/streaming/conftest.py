@@ -18,11 +18,14 @@ from tests.processes import ROOT, free_port, process_env, wait_for
 
 
 @contextmanager
-def running_asgi_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Serve m3o_web.asgi with granian on 127.0.0.1 on the test database; yield its URL and process."""
+def running_asgi_server(tmp_path: Path, **settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Serve m3o_web.asgi with granian on 127.0.0.1 on the test database; yield its URL and process.
+
+    ``settings`` are extra environment variables for the server, such as tighter rate limits.
+    """
     port = free_port()
     # The tests read balances from the database, so the server charges it directly, as in the other tests.
-    env = process_env(tmp_path, DEBUG="0", ALLOWED_HOSTS="127.0.0.1", M3O_METER="database")
+    env = process_env(tmp_path, DEBUG="0", ALLOWED_HOSTS="127.0.0.1", M3O_METER="database", **settings)
     log_path = tmp_path / "granian.log"
     log = log_path.open("w")
     process = subprocess.Popen(

@@ -40,6 +40,20 @@ export interface DeleteResponseComment {
   updated: string;
 }
 
+export interface EventsRequest {
+  /** Only this comment's changes. */
+  id?: string;
+}
+
+export interface EventsResponse {
+  comment: EventsResponseComment;
+  type: "create" | "update" | "delete";
+}
+
+export interface EventsResponseComment {
+  id: string;
+}
+
 export interface ListRequest {
   /** Maximum number of comments to return. */
   limit?: number;
@@ -110,6 +124,11 @@ export declare class CommentsService {
   create(request?: CreateRequest): Promise<CreateResponse>;
   /** Delete a comment by id. The response contains the comment as it was. */
   delete(request: DeleteRequest): Promise<DeleteResponse>;
+  /**
+   * Stream the creates, updates and deletes of your comments, or of one comment, from now on. A
+   * delete carries the comment as it was. The price is charged per message sent.
+   */
+  events(request?: EventsRequest): AsyncGenerator<EventsResponse, void, undefined>;
   /** List comments in the order they were made, all of them or those on one subject. */
   list(request?: ListRequest): Promise<ListResponse>;
   /** Read a comment by id. */

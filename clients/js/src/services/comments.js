@@ -16,6 +16,14 @@ export class CommentsService {
     return this.transport.call("comments", "Delete", request);
   }
 
+  /**
+   * Stream the creates, updates and deletes of your comments, or of one comment, from now on. A
+   * delete carries the comment as it was. The price is charged per message sent.
+   */
+  events(request = {}) {
+    return this.transport.stream("comments", "Events", request);
+  }
+
   /** List comments in the order they were made, all of them or those on one subject. */
   list(request = {}) {
     return this.transport.call("comments", "List", request);

@@ -40,6 +40,20 @@ export interface DeleteResponseList {
   updated: string;
 }
 
+export interface EventsRequest {
+  /** Only this list's changes. */
+  id?: string;
+}
+
+export interface EventsResponse {
+  list: EventsResponseList;
+  type: "create" | "update" | "delete";
+}
+
+export interface EventsResponseList {
+  id: string;
+}
+
 export interface ListRequest {
   /** Maximum number of lists to return. */
   limit?: number;
@@ -108,6 +122,11 @@ export declare class ListsService {
   create(request?: CreateRequest): Promise<CreateResponse>;
   /** Delete a list by id. The response contains the list as it was. */
   delete(request: DeleteRequest): Promise<DeleteResponse>;
+  /**
+   * Stream the creates, updates and deletes of your lists, or of one list, from now on. A delete
+   * carries the list as it was. The price is charged per message sent.
+   */
+  events(request?: EventsRequest): AsyncGenerator<EventsResponse, void, undefined>;
   /** List your lists, most recently updated first. */
   list(request?: ListRequest): Promise<ListResponse>;
   /** Read a list by id. */

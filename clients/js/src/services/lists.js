@@ -16,6 +16,14 @@ export class ListsService {
     return this.transport.call("lists", "Delete", request);
   }
 
+  /**
+   * Stream the creates, updates and deletes of your lists, or of one list, from now on. A delete
+   * carries the list as it was. The price is charged per message sent.
+   */
+  events(request = {}) {
+    return this.transport.stream("lists", "Events", request);
+  }
+
   /** List your lists, most recently updated first. */
   list(request = {}) {
     return this.transport.call("lists", "List", request);

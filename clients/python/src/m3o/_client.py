@@ -12,6 +12,7 @@ import httpx
 from m3o._transport import DEFAULT_TIMEOUT, Transport, address_from_env
 from m3o.services.avatar import AvatarService
 from m3o.services.cache import CacheService
+from m3o.services.chat import ChatService
 from m3o.services.comments import CommentsService
 from m3o.services.contact import ContactService
 from m3o.services.cron import CronService
@@ -45,6 +46,7 @@ from m3o.services.sentiment import SentimentService
 from m3o.services.sms import SmsService
 from m3o.services.spam import SpamService
 from m3o.services.stock import StockService
+from m3o.services.stream import StreamService
 from m3o.services.time import TimeService
 from m3o.services.translate import TranslateService
 from m3o.services.tunnel import TunnelService
@@ -75,6 +77,7 @@ class Client:
         self.transport = Transport(token, address=address or address_from_env(DEFAULT_ADDRESS), timeout=timeout, http=http)
         self.avatar = AvatarService(self.transport)
         self.cache = CacheService(self.transport)
+        self.chat = ChatService(self.transport)
         self.comments = CommentsService(self.transport)
         self.contact = ContactService(self.transport)
         self.cron = CronService(self.transport)
@@ -108,6 +111,7 @@ class Client:
         self.sms = SmsService(self.transport)
         self.spam = SpamService(self.transport)
         self.stock = StockService(self.transport)
+        self.stream_service = StreamService(self.transport)
         self.time = TimeService(self.transport)
         self.translate = TranslateService(self.transport)
         self.tunnel = TunnelService(self.transport)

@@ -32,6 +32,8 @@ EXIT_API = 3
 EXIT_NETWORK = 4
 
 STATIC_COMMANDS = ("call", "stream", "explore")
+# A service named like a command above is reached as "<slug>-service", such as m3o stream-service.
+COLLIDING_SERVICE_SUFFIX = "-service"
 EPILOG = (
     "Environment: M3O_API_TOKEN is the API key; M3O_API_ADDRESS the platform's address "
     f"(default {DEFAULT_ADDRESS}).\n"
@@ -140,10 +142,21 @@ def endpoint_command(name: str) -> str:
     return kebab(name)
 
 
+def service_command(slug: str) -> str:
+    """Return the command of a service: its slug, or the slug and a suffix where a command has the same name."""
+    return slug + COLLIDING_SERVICE_SUFFIX if slug in STATIC_COMMANDS else slug
+
+
+def _service_slug(command: str) -> str:
+    slug = command.lower()
+    base = slug.removesuffix(COLLIDING_SERVICE_SUFFIX)
+    return base if base != slug and base in STATIC_COMMANDS else slug
+
+
 def _add_service(subparsers: Any, service: dict[str, Any]) -> None:
     description = "\n\n".join(filter(None, [service.get("tagline"), service.get("description")]))
     parser = subparsers.add_parser(
-        service["slug"], help=service.get("tagline") or service.get("name"), description=description,
+        service_command(service["slug"]), help=service.get("tagline") or service.get("name"), description=description,
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     endpoints = parser.add_subparsers(title="endpoints", dest="endpoint", metavar="ENDPOINT", parser_class=Parser)
@@ -363,7 +376,7 @@ def _services_for(argv: Sequence[str], catalog: Catalog) -> tuple[list[dict[str,
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,64}", command):
         raise UsageError(f"{command!r} is not a command or a service name. Run m3o --help.")
     try:
-        return [catalog.service(command.lower())], ""
+        return [catalog.service(_service_slug(command))], ""
     except APIError as error:
         if error.code == 404:
             raise UsageError(f"No command or service named {command!r}. Run m3o explore list.") from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401
 
 from m3o._transport import Transport, compact  # noqa: F401
@@ -44,6 +45,20 @@ class DeleteResponseComment(TypedDict):
     subject: str
     text: str
     updated: str
+
+
+class EventsRequest(TypedDict):
+    # Only this comment's changes.
+    id: NotRequired[str]
+
+
+class EventsResponse(TypedDict):
+    comment: EventsResponseComment
+    type: Literal['create', 'update', 'delete']
+
+
+class EventsResponseComment(TypedDict):
+    id: str
 
 
 class ListRequest(TypedDict):
@@ -132,6 +147,15 @@ class CommentsService:
             id: The comment's id.
         """
         return self._transport.call('comments', 'Delete', compact({'id': id}))  # type: ignore[no-any-return]
+
+    def events(self, *, id: str | None = None) -> Iterator[EventsResponse]:
+        """Stream the creates, updates and deletes of your comments, or of one comment, from now on. A
+        delete carries the comment as it was. The price is charged per message sent.
+
+        Args:
+            id: Only this comment's changes.
+        """
+        return self._transport.stream('comments', 'Events', compact({'id': id}))  # type: ignore[no-any-return]
 
     def list(self, *, limit: int | None = None, offset: int | None = None, subject: str | None = None) -> ListResponse:
         """List comments in the order they were made, all of them or those on one subject.

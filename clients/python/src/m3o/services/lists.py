@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal, NotRequired, TypedDict  # noqa: F401
 
 from m3o._transport import Transport, compact  # noqa: F401
@@ -44,6 +45,20 @@ class DeleteResponseList(TypedDict):
     items: list[str]
     name: str
     updated: str
+
+
+class EventsRequest(TypedDict):
+    # Only this list's changes.
+    id: NotRequired[str]
+
+
+class EventsResponse(TypedDict):
+    list: EventsResponseList
+    type: Literal['create', 'update', 'delete']
+
+
+class EventsResponseList(TypedDict):
+    id: str
 
 
 class ListRequest(TypedDict):
@@ -130,6 +145,15 @@ class ListsService:
             id: The list's id.
         """
         return self._transport.call('lists', 'Delete', compact({'id': id}))  # type: ignore[no-any-return]
+
+    def events(self, *, id: str | None = None) -> Iterator[EventsResponse]:
+        """Stream the creates, updates and deletes of your lists, or of one list, from now on. A delete
+        carries the list as it was. The price is charged per message sent.
+
+        Args:
+            id: Only this list's changes.
+        """
+        return self._transport.stream('lists', 'Events', compact({'id': id}))  # type: ignore[no-any-return]
 
     def list(self, *, limit: int | None = None, offset: int | None = None) -> ListResponse:
         """List your lists, most recently updated first.
