@@ -259,21 +259,26 @@ def test_ticket_for_foreign_account_is_404(owner: Persona, outsider: Persona) ->
     assert response.status_code == 404
 
 
-def test_stream_stops_when_the_member_loses_the_role(owner: Persona) -> None:
+@pytest.mark.parametrize("change", ["role", "membership"])
+def test_stream_stops_when_access_is_lost(owner: Persona, change: str) -> None:
     from asgiref.sync import sync_to_async
 
-    async def demote_once_subscribed(sent: list[dict[str, Any]]) -> None:
+    def lose_access() -> None:
+        memberships = Membership.objects.filter(user=owner.user)
+        if change == "role":
+            memberships.update(role=Membership.Role.BILLING)
+        else:
+            memberships.delete()
+
+    async def lose_access_once_subscribed(sent: list[dict[str, Any]]) -> None:
         while not any(event["type"] == "websocket.accept" for event in sent):
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)
-        await sync_to_async(
-            lambda: Membership.objects.filter(user=owner.user).update(role=Membership.Role.BILLING),
-            thread_sensitive=False,
-        )()
+        await sync_to_async(lose_access, thread_sensitive=False)()
 
     socket = open_stream(
         ticket=issue_ticket(owner, path="/playground/mq/Subscribe/stream-ticket"), cookie=session_cookie(owner.client),
-        path="/v1/mq/Subscribe", body={"topic": "orders"}, while_open=demote_once_subscribed,
+        path="/v1/mq/Subscribe", body={"topic": "orders"}, while_open=lose_access_once_subscribed,
     )
 
     assert [frame["id"] for frame in socket.frames] == ["v1.role"]
