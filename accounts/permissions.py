@@ -43,6 +43,7 @@ VIEW_PERMISSIONS: dict[str, Permission] = {
     "key_revoke": Permission.KEYS,
     "key_rotate": Permission.KEYS,
     "playground_run": Permission.PLAYGROUND,
+    "playground_stream_ticket": Permission.PLAYGROUND,
     "playground_save_example": Permission.VIEW,  # operators only, checked in the view
     "activity": Permission.SETTINGS,
     "team_settings": Permission.SETTINGS,

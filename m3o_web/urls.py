@@ -42,6 +42,11 @@ urlpatterns = [
     path("playground/<str:service>/<str:endpoint>", playground.playground, name="playground_endpoint"),
     path("playground/<str:service>/<str:endpoint>/run", playground.playground_run, name="playground_run"),
     path(
+        "playground/<str:service>/<str:endpoint>/stream-ticket",
+        playground.playground_stream_ticket,
+        name="playground_stream_ticket",
+    ),
+    path(
         "playground/<str:service>/<str:endpoint>/save-example",
         playground.playground_save_example,
         name="playground_save_example",

@@ -16,36 +16,27 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.authentication import KeyState
 from accounts.decorators import with_membership
-from accounts.models import Account, Membership
+from accounts.models import Membership
 from accounts.selectors import membership_for_request
 from accounts.services import user_has_verified_email
 from billing.models import UsageEvent
 from catalog.reference import snippets
 from catalog.services import ExampleRejected, endpoint_example_add
 from catalog.selectors import endpoint_for_call, services_listed
-from m3o_web.errors import BadRequest, Forbidden, NotFound, error_response
-from services.gateway import ENDPOINT_NAME, SERVICE_NAME, execute_call
+from m3o_web.errors import ApiError, BadRequest, Forbidden, NotFound, error_response
+from services.gateway import ENDPOINT_NAME, SERVICE_NAME, execute_call, route
 from services.models import PlaygroundRun
+from services.playground_access import (
+    TICKET_MAX_AGE_SECONDS,
+    TICKET_SUBPROTOCOL,
+    playground_caller,
+    run_refusal,
+    stream_ticket_issue,
+)
 
 HISTORY_LENGTH = 50
 MAX_SHARED_REQUEST_CHARS = 4_000
-
-
-def _caller(membership: Membership) -> KeyState:
-    account = membership.account
-    return KeyState(
-        # A negative stand-in id gives each user's playground runs their own rate-limit counter.
-        key_id=-membership.user_id,
-        account_id=account.pk,
-        prefix="playground",
-        scopes=frozenset({"*"}),
-        expires_at=None,
-        revoked_at=None,
-        account_active=account.status == Account.Status.ACTIVE,
-        account_status_message=account.status_message,
-    )
 
 
 def _initial_request(request: HttpRequest, examples: list[Any]) -> str:
@@ -112,19 +103,51 @@ def playground(request: HttpRequest, service: str = "", endpoint: str = "") -> H
 @require_POST
 @with_membership
 def playground_run(request: HttpRequest, membership: Membership, service: str, endpoint: str) -> HttpResponse:
-    if not membership.can_manage_keys:
-        return error_response(
-            Forbidden("Your role in this account cannot make calls. Ask an owner or admin.", error_id="v1.role")
-        )
-    if not user_has_verified_email(request.user):  # type: ignore[arg-type]
-        return error_response(
-            Forbidden("Verify your email address before making calls.", error_id="v1.email_unverified")
-        )
+    refusal = run_refusal(membership)
+    if refusal is not None:
+        return error_response(refusal)
 
-    response = execute_call(request, service, endpoint, caller=_caller(membership), source=UsageEvent.Source.PLAYGROUND)
+    response = execute_call(
+        request, service, endpoint, caller=playground_caller(membership), source=UsageEvent.Source.PLAYGROUND
+    )
 
     _remember(membership, service, endpoint, request.body, response)
     return response
+
+
+@require_POST
+@with_membership
+def playground_stream_ticket(
+    request: HttpRequest, membership: Membership, service: str, endpoint: str
+) -> HttpResponse:
+    """Issue a ticket to open one stream of the endpoint over WebSocket as this member (see playground_access)."""
+    refusal = run_refusal(membership)
+    if refusal is not None:
+        return error_response(refusal)
+    try:
+        selected = route(service, endpoint)
+    except ApiError as error:
+        return error_response(error)
+    if not selected.streaming:
+        return error_response(
+            BadRequest(
+                f"{selected.service.slug}/{selected.name} is not a stream. Run it with the Run button instead.",
+                error_id="v1.not_a_stream",
+            )
+        )
+    if not request.session.session_key:
+        request.session.save()
+    session_key = request.session.session_key or ""
+    ticket = stream_ticket_issue(membership=membership, session_key=session_key, endpoint=selected)
+    return JsonResponse(
+        {
+            "ticket": ticket,
+            "subprotocol": TICKET_SUBPROTOCOL + ticket,
+            "path": f"/v1/{selected.service.slug}/{selected.name}",
+            "expires_in": TICKET_MAX_AGE_SECONDS,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _remember(membership: Membership, service: str, endpoint: str, body: bytes, response: HttpResponse) -> None:

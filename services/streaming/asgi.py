@@ -4,7 +4,14 @@ This module serves ``/v1/<service>/<endpoint>`` on the event loop when it is a
 WebSocket, or a POST to an endpoint marked streaming. Any other request goes
 to Django's ASGI handler unchanged. A stream's key comes from
 ``Authorization`` or, for browsers (which cannot set headers on a WebSocket),
-from the subprotocol ``m3o-key.<key>``.
+from the subprotocol ``m3o-key.<key>``. The playground opens WebSockets with
+no key: it offers a single-use ticket as the subprotocol ``m3o-ticket.<ticket>``
+and sends the session cookie, and such a handshake is refused unless its
+Origin is this site (see services.playground_access).
+
+A client that offers the subprotocol ``m3o-metered`` gets each message
+wrapped with what it cost: ``{"message": ..., "count": n, "cost_units": c,
+"total_units": t}``. Error frames are the envelope either way.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import DatabaseError
+from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
 
 from catalog.models import Endpoint
 from m3o_web.errors import ApiError, PayloadTooLarge, ServiceUnavailable
-from services.streaming.session import Stream, open_stream, open_stream_count, run_sync, stop_all
+from services.playground_access import TICKET_SUBPROTOCOL
+from services.streaming.session import Credentials, Stream, open_stream, open_stream_count, run_sync, stop_all
 
 logger = structlog.get_logger(__name__)
 
@@ -36,6 +46,8 @@ V1_PATH = re.compile(r"/v1/([^/]+)/([^/]+)/?")
 KEY_SUBPROTOCOL = "m3o-key."
 # A subprotocol a client may offer beside the key, so the server can confirm it instead of echoing the key.
 PLAIN_SUBPROTOCOL = "m3o"
+# Like PLAIN_SUBPROTOCOL, and each message comes wrapped with its cost.
+METERED_SUBPROTOCOL = "m3o-metered"
 FIRST_FRAME_TIMEOUT_SECONDS = 30
 STREAM_NAMES_TTL_SECONDS = 10
 SHUTDOWN_GRACE_SECONDS = 5
@@ -175,6 +187,44 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+def _same_origin(scope: Scope) -> bool:
+    """Return whether a WebSocket handshake comes from a page of this site, as Django's CSRF check decides for forms.
+
+    Browsers send Origin on every WebSocket handshake and a page cannot
+    forge it, so this check rejects cross-site WebSocket hijacking, where another
+    site's page opens a stream with the visitor's session cookie.
+    """
+    origin = _header(scope, b"origin").lower()
+    host = _header(scope, b"host").lower()
+    allowed_hosts = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed_hosts:
+        allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]  # as Django's HttpRequest.get_host allows
+    if not origin or not host or not validate_host(split_domain_port(host)[0], allowed_hosts):
+        return False
+    secure = scope.get("scheme") == "wss"
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy_header is not None:
+        name, value = proxy_header
+        secure = secure or _header(scope, name.removeprefix("HTTP_").lower().replace("_", "-").encode()) == value
+    return origin == f"{'https' if secure else 'http'}://{host}" or origin in settings.CSRF_TRUSTED_ORIGINS
+
+
+def _credentials(scope: Scope, offered: list[str]) -> Credentials:
+    """Return what the handshake offered to say who it is: a key, else a playground ticket and the session."""
+    authorization = _header(scope, b"authorization")
+    key_protocol = next((name for name in offered if name.startswith(KEY_SUBPROTOCOL)), None)
+    if not authorization and key_protocol is not None:
+        authorization = f"Bearer {key_protocol.removeprefix(KEY_SUBPROTOCOL)}"
+    ticket_protocol = next((name for name in offered if name.startswith(TICKET_SUBPROTOCOL)), None)
+    if authorization or ticket_protocol is None:
+        return Credentials(authorization=authorization)
+    cookies = parse_cookie(_header(scope, b"cookie"))
+    return Credentials(
+        ticket=ticket_protocol.removeprefix(TICKET_SUBPROTOCOL),
+        session_key=cookies.get(settings.SESSION_COOKIE_NAME, ""),
+    )
+
+
 def _encode(message: dict[str, Any]) -> str:
     return json.dumps(message, allow_nan=False, separators=(",", ":"))
 
@@ -184,19 +234,28 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
     connect = await receive()
     if connect["type"] != "websocket.connect":
         return
-    authorization = _header(scope, b"authorization")
     offered = list(scope.get("subprotocols") or [])
-    key_protocol = next((name for name in offered if name.startswith(KEY_SUBPROTOCOL)), None)
-    if not authorization and key_protocol is not None:
-        authorization = f"Bearer {key_protocol.removeprefix(KEY_SUBPROTOCOL)}"
+    credentials = _credentials(scope, offered)
+    if credentials.ticket and not _same_origin(scope):
+        # Closing before accepting rejects the handshake with a 403.
+        logger.info("Stream rejected: playground ticket from another origin", origin=_header(scope, b"origin")[:200])
+        await send({"type": "websocket.close", "code": 1008})
+        return
     # Browsers fail a handshake that offered subprotocols and got none back, so
-    # the server confirms one: "m3o" when offered, else the key protocol, which
-    # only goes back to the client that sent it.
+    # the server confirms one: "m3o-metered" or "m3o" when offered, else the key
+    # or ticket protocol, which only goes back to the client that sent it.
+    metered = METERED_SUBPROTOCOL in offered
     accept: dict[str, Any] = {"type": "websocket.accept"}
-    if PLAIN_SUBPROTOCOL in offered:
-        accept["subprotocol"] = PLAIN_SUBPROTOCOL
-    elif key_protocol is not None:
-        accept["subprotocol"] = key_protocol
+    for name in (METERED_SUBPROTOCOL, PLAIN_SUBPROTOCOL):
+        if name in offered:
+            accept["subprotocol"] = name
+            break
+    else:
+        credential_protocol = next(
+            (name for name in offered if name.startswith((KEY_SUBPROTOCOL, TICKET_SUBPROTOCOL))), None
+        )
+        if credential_protocol is not None:
+            accept["subprotocol"] = credential_protocol
     await send(accept)
 
     client_closed = asyncio.Event()
@@ -215,7 +274,7 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
     if raw is None:
         return
     try:
-        stream = await open_stream(service=service, endpoint=endpoint, authorization=authorization, raw=raw)
+        stream = await open_stream(service=service, endpoint=endpoint, credentials=credentials, raw=raw)
     except ApiError as error:
         await close(error)
         return
@@ -223,6 +282,13 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
     async def emit(message: dict[str, Any]) -> bool:
         if client_closed.is_set():
             return False
+        if metered:
+            message = {
+                "message": message,
+                "count": stream.sent + 1,
+                "cost_units": stream.message_units,
+                "total_units": stream.charged_units + stream.message_units,
+            }
         try:
             await send({"type": "websocket.send", "text": _encode(message)})
         except Exception:
@@ -285,7 +351,8 @@ async def serve_ndjson(scope: Scope, receive: Receive, send: Send, service: str,
     try:
         raw = await _read_body(receive)
         stream = await open_stream(
-            service=service, endpoint=endpoint, authorization=_header(scope, b"authorization"), raw=raw
+            service=service, endpoint=endpoint, credentials=Credentials(authorization=_header(scope, b"authorization")),
+            raw=raw,
         )
     except ConnectionError:
         return

@@ -18,6 +18,7 @@ import contextvars
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -27,6 +28,7 @@ from django.db import DatabaseError, close_old_connections
 
 from accounts.authentication import KeyState
 from accounts.models import ApiKey
+from billing.models import UsageEvent
 from billing.metering import CallRecord, Reservation, get_meter
 from billing.quotas import Pricing, account_limits
 from catalog.models import Endpoint
@@ -34,6 +36,7 @@ from m3o_web.errors import ApiError, BadRequest, InternalError, NotFound, Servic
 from services import gateway, registry
 from services.kit import CallContext
 from services.payload import parse_body, validate_body
+from services.playground_access import playground_callers, stream_ticket_redeem
 
 logger = structlog.get_logger(__name__)
 
@@ -67,6 +70,8 @@ class Stream:
         self.source = source
         self.sent = 0
         self.charged_units = 0
+        # The price of the message being sent, charged if it reaches the client.
+        self.message_units = 0
         self.stop_error: ApiError | None = None
         self.stopped = asyncio.Event()
 
@@ -105,6 +110,7 @@ class Stream:
                 started = time.perf_counter()
                 request_id = f"{self.request_id}.{self.sent + 1}"
                 cost = await run_sync(self._reserve)(request_id)
+                self.message_units = cost.cost_units
                 delivered = False
                 try:
                     delivered = await emit(message)
@@ -215,14 +221,30 @@ def _stream_handler(endpoint: Endpoint) -> registry.StreamHandler:
     return builtin.stream
 
 
-def _open(*, service: str, endpoint_name: str, authorization: str, raw: bytes, source: str) -> Stream:
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The credentials a stream request offers: an API key, or a playground ticket and the session key."""
+
+    authorization: str = ""
+    ticket: str = ""
+    session_key: str = ""
+
+    def caller(self, endpoint: Endpoint) -> tuple[KeyState, str]:
+        """Return the caller and the usage source its messages are recorded with."""
+        if self.ticket:
+            caller = stream_ticket_redeem(ticket=self.ticket, session_key=self.session_key, endpoint=endpoint)
+            return caller, UsageEvent.Source.PLAYGROUND
+        return gateway.authenticate(self.authorization), UsageEvent.Source.API
+
+
+def _open(*, service: str, endpoint_name: str, credentials: Credentials, raw: bytes) -> Stream:
     endpoint = gateway.route(service, endpoint_name)
     if not endpoint.streaming:
         raise BadRequest(
             f"{endpoint.service.slug}/{endpoint.name} is not a stream; call it with a plain POST and a JSON body.",
             error_id="v1.not_a_stream",
         )
-    key = gateway.authenticate(authorization)
+    key, source = credentials.caller(endpoint)
     gateway.authorize(key, endpoint)
     _, limited = gateway.rate_limit(key)
     if limited is not None:
@@ -242,12 +264,10 @@ def _open(*, service: str, endpoint_name: str, authorization: str, raw: bytes, s
     return Stream(request_id=request_id, key=key, endpoint=endpoint, body=body, source=source)
 
 
-async def open_stream(*, service: str, endpoint: str, authorization: str, raw: bytes, source: str = "api") -> Stream:
+async def open_stream(*, service: str, endpoint: str, credentials: Credentials, raw: bytes) -> Stream:
     """Run the gateway's checks for a stream request and return the stream, or raise the ApiError."""
     try:
-        return await run_sync(_open)(
-            service=service, endpoint_name=endpoint, authorization=authorization, raw=raw, source=source
-        )
+        return await run_sync(_open)(service=service, endpoint_name=endpoint, credentials=credentials, raw=raw)
     except ApiError:
         raise
     except DatabaseError as exc:
@@ -291,17 +311,26 @@ async def _watch() -> None:
 
 
 def _key_problems(streams: list[Stream]) -> list[tuple[Stream, ApiError]]:
-    """Re-read every stream's key in one query and apply the gateway's checks to it."""
+    """Re-read every stream's key (one query) and playground caller (one more) and apply the gateway's checks."""
+    keyed = [stream for stream in streams if stream.key.key_id > 0]
     keys = {
         key.pk: KeyState.from_key(key)
-        for key in ApiKey.objects.select_related("account").filter(pk__in={stream.key.key_id for stream in streams})
+        for key in ApiKey.objects.select_related("account").filter(pk__in={stream.key.key_id for stream in keyed})
     }
+    playground = [stream.key for stream in streams if stream.key.key_id <= 0]
+    callers = playground_callers(playground) if playground else {}
     problems = []
     for stream in streams:
-        key = keys.get(stream.key.key_id)
         try:
-            if key is None:
-                raise Unauthorized("This API key no longer exists.", error_id="v1.invalid_key")
+            if stream.key.key_id > 0:
+                key = keys.get(stream.key.key_id)
+                if key is None:
+                    raise Unauthorized("This API key no longer exists.", error_id="v1.invalid_key")
+            else:
+                current = callers[stream.key.key_id, stream.key.account_id]
+                if isinstance(current, ApiError):
+                    raise current
+                key = current
             gateway.check_key(key)
             gateway.authorize(key, stream.endpoint)
         except ApiError as error:

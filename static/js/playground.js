@@ -34,6 +34,11 @@ document.addEventListener("DOMContentLoaded", () => {
   run.addEventListener("click", async () => {
     const body = parsedRequest();
     if (body === null) return;
+    if (root.dataset.streamTicketUrl) {
+      // A stream endpoint: playground_stream.js opens the stream.
+      root.dispatchEvent(new CustomEvent("m3o:stream-run", {detail: {body: body}}));
+      return;
+    }
     run.disabled = true;
     document.getElementById("result").hidden = true;  // hide the previous response while this one runs
     const started = performance.now();

@@ -53,7 +53,7 @@ def url_for(name: str, team: Team) -> str:
         kwargs = {"member_id": team.target.pk}
     elif name == "invitation_revoke":
         kwargs = {"invitation_id": team.invitation.pk}
-    elif name in {"playground_run", "playground_save_example"}:
+    elif name in {"playground_run", "playground_stream_ticket", "playground_save_example"}:
         kwargs = {"service": "helloworld", "endpoint": "Call"}
     elif name == "billing_card_remove":
         kwargs = {"card_id": 999_999}

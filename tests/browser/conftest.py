@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -19,18 +21,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def page(live_server, settings) -> Iterator[object]:
+@contextmanager
+def browser_page(base_url: str) -> Iterator[object]:
+    """A Chromium page whose relative URLs go to ``base_url``."""
     from playwright.sync_api import sync_playwright
 
-    settings.SITE_URL = live_server.url  # links in emails point at the live server
     # Playwright's sync API runs an event loop in this thread; the ORM calls the
     # test makes between browser steps are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(base_url=live_server.url)
+            context = browser.new_context(base_url=base_url)
             context.set_default_timeout(15_000)
             yield context.new_page()
             context.close()
@@ -41,3 +43,23 @@ def page(live_server, settings) -> Iterator[object]:
             connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(live_server, settings) -> Iterator[object]:
+    settings.SITE_URL = live_server.url  # links in emails point at the live server
+    with browser_page(live_server.url) as page:
+        yield page
+
+
+@pytest.fixture
+def asgi_page(db: None, tmp_path: Path) -> Iterator[object]:
+    """A page on the ASGI application served by granian, as scripts/run serves it: streams need it.
+
+    Django's live server speaks WSGI only, so it cannot upgrade to a WebSocket.
+    """
+    from tests.services.streaming.conftest import running_asgi_server
+
+    # DEBUG serves the static files from the source tree, without collectstatic.
+    with running_asgi_server(tmp_path, DEBUG="1") as (url, _), browser_page(url) as page:
+        yield page

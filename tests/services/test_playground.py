@@ -154,3 +154,20 @@ def test_playground_and_api_calls_record_the_same_usage(owner: Persona) -> None:
     compared = ["account_id", "service", "endpoint", "status_code", "cost_units"]
     assert [getattr(api_event, name) for name in compared] == [getattr(playground_event, name) for name in compared]
     assert (api_event.source, playground_event.source) == ("api", "playground")
+
+
+def test_stream_page_runs_through_a_ticket_for_the_current_account(owner: Persona) -> None:
+    page = owner.client.get("/playground/helloworld/Stream").content.decode()
+
+    assert f'data-stream-ticket-url="/playground/helloworld/Stream/stream-ticket?account={owner.account.pk}"' in page
+    assert "js/playground_stream.js" in page
+    assert 'id="stop"' in page
+    assert "Price per message" in page
+    assert owner.secret not in page
+
+
+def test_signed_out_visitor_is_asked_to_sign_up_for_a_stream(db: None) -> None:
+    body = Client().get("/playground/helloworld/Stream").content.decode()
+
+    assert "Sign up to run this stream" in body
+    assert "data-stream-ticket-url" not in body

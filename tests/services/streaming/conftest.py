@@ -18,14 +18,18 @@ from tests.processes import ROOT, free_port, process_env, wait_for
 
 
 @contextmanager
-def running_asgi_server(tmp_path: Path, **settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def running_asgi_server(tmp_path: Path, **environment: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Serve m3o_web.asgi with granian on 127.0.0.1 on the test database; yield its URL and process.
 
-    ``settings`` are extra environment variables for the server, such as tighter rate limits.
+    ``environment`` holds extra environment variables for the server, such as tighter rate limits.
     """
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     # The tests read balances from the database, so the server charges it directly, as in the other tests.
-    env = process_env(tmp_path, DEBUG="0", ALLOWED_HOSTS="127.0.0.1", M3O_METER="database", **settings)
+    env = process_env(
+        tmp_path, **{"DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "M3O_METER": "database", "M3O_SITE_URL": url,
+                     **environment}
+    )
     log_path = tmp_path / "granian.log"
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -33,7 +37,6 @@ def running_asgi_server(tmp_path: Path, **settings: str) -> Iterator[tuple[str, 
          "m3o_web.asgi:application"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
         try:
