@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +41,40 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+@contextmanager
+def running_asgi_server(tmp_path: Path, **environment: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Serve m3o_web.asgi with granian on 127.0.0.1 on the test database; yield its URL and process.
+
+    ``environment`` holds extra environment variables for the server, such as tighter rate limits.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # The tests read balances from the database, so the server charges it directly, as in the other tests.
+    env = process_env(
+        tmp_path, **{"DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "M3O_METER": "database", "M3O_SITE_URL": url,
+                     **environment}
+    )
+    log_path = tmp_path / "granian.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+         "m3o_web.asgi:application"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+    def ready() -> bool:
+        try:
+            return httpx.post(f"{url}/v1/helloworld/Call", timeout=2).status_code == 401
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_for(ready), log_path.read_text()[-3000:]
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+        log.close()

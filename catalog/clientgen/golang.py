@@ -109,8 +109,7 @@ def _method(service: Service, endpoint: Endpoint) -> str:
     if endpoint.streaming:
         message = response or go_type(endpoint.response)
         return (
-            doc + "\n"
-            f"func (s *Service) {name}(ctx context.Context, req {request}) (*transport.Stream[{message}], error) {{\n"
+            doc + f"func (s *Service) {name}(ctx context.Context, req {request}) (*transport.Stream[{message}], error) {{\n"
             f"\treturn transport.OpenStream[{message}](ctx, s.client, {service_id}, {endpoint_id}, req)\n}}\n"
         )
     if response:

@@ -3,12 +3,14 @@ package m3o_test
 // These tests call a live platform. tests/clients/test_go_client.py starts one
 // and sets M3O_TEST_ADDRESS, M3O_TEST_TOKEN (a funded key) and
 // M3O_TEST_BROKE_TOKEN (a key whose balance is zero); without them they skip.
+// M3O_TEST_STREAMS=1 means the platform also serves stream endpoints.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -113,6 +115,70 @@ func TestUnreachableAddressIsNetworkError(t *testing.T) {
 	}
 }
 
+func streamClient(t *testing.T, token string) *m3o.Client {
+	t.Helper()
+	c := client(t, token)
+	if os.Getenv("M3O_TEST_STREAMS") != "1" {
+		t.Skip("set M3O_TEST_STREAMS=1 when the platform at M3O_TEST_ADDRESS serves streams")
+	}
+	return c
+}
+
+// greetings reads a stream to its end: every message's text, and the error
+// that ended it, nil at io.EOF.
+func greetings[T any](stream *transport.Stream[T], text func(*T) string) ([]string, error) {
+	defer stream.Close()
+	var messages []string
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return messages, nil
+		}
+		if err != nil {
+			return messages, err
+		}
+		messages = append(messages, text(msg))
+	}
+}
+
+func TestHelloworldStreamReceivesEveryMessage(t *testing.T) {
+	c := streamClient(t, os.Getenv("M3O_TEST_TOKEN"))
+	count := int64(3)
+	stream, err := c.Helloworld.Stream(context.Background(), &helloworld.StreamRequest{Name: "Alice", Messages: &count})
+	if err != nil {
+		t.Fatal(err)
+	}
+	messages, err := greetings(stream, func(msg *helloworld.StreamResponse) string { return msg.Message })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(messages) != 3 || messages[0] != "Hello Alice" || messages[2] != "Hello Alice" {
+		t.Fatalf("messages = %v", messages)
+	}
+}
+
+func TestStreamErrorsAreTypedErrors(t *testing.T) {
+	c := streamClient(t, os.Getenv("M3O_TEST_TOKEN"))
+	_, err := c.Helloworld.Stream(context.Background(), &helloworld.StreamRequest{})
+	var apiErr *m3o.Error
+	if !errors.As(err, &apiErr) || apiErr.Code != 400 || apiErr.Fields["name"] == "" {
+		t.Fatalf("err = %v, want a 400 *m3o.Error naming the field", err)
+	}
+
+	// A stream opens on an empty balance and ends with a 402 error frame
+	// before its first message, which is charged.
+	broke := streamClient(t, os.Getenv("M3O_TEST_BROKE_TOKEN"))
+	stream, err := broke.Stream(context.Background(), "helloworld", "Stream", map[string]any{"name": "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	msg, err := stream.Recv()
+	if !errors.As(err, &apiErr) || apiErr.Code != 402 || apiErr.ID != "v1.insufficient_credit" || apiErr.Status != "Payment Required" {
+		t.Fatalf("message %s, err = %v, want the 402 error frame as *m3o.Error", msg, err)
+	}
+}
+
 // A local server speaks the platform's stream format, NDJSON lines closed by
 // an error frame in the envelope, so the decoding is tested on its own.
 func TestStreamDecodesNDJSONAndErrorFrames(t *testing.T) {
@@ -132,18 +198,10 @@ func TestStreamDecodesNDJSONAndErrorFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stream.Close()
-	var messages []string
-	for {
-		msg, err := stream.Recv()
-		if err != nil {
-			var apiErr *m3o.Error
-			if !errors.As(err, &apiErr) || apiErr.Code != 402 {
-				t.Fatalf("err = %v, want the 402 error frame", err)
-			}
-			break
-		}
-		messages = append(messages, msg.Message)
+	messages, err := greetings(stream, func(msg *helloworld.CallResponse) string { return msg.Message })
+	var apiErr *m3o.Error
+	if !errors.As(err, &apiErr) || apiErr.Code != 402 {
+		t.Fatalf("err = %v, want the 402 error frame", err)
 	}
 	if len(messages) != 2 || messages[0] != "Hello Alice 0" || messages[1] != "Hello Alice 1" {
 		t.Fatalf("messages = %v", messages)

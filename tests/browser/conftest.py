@@ -58,7 +58,7 @@ def asgi_page(db: None, tmp_path: Path) -> Iterator[object]:
 
     Django's live server speaks WSGI only, so it cannot upgrade to a WebSocket.
     """
-    from tests.services.streaming.conftest import running_asgi_server
+    from tests.processes import running_asgi_server
 
     # DEBUG serves the static files from the source tree, without collectstatic.
     with running_asgi_server(tmp_path, DEBUG="1") as (url, _), browser_page(url) as page:

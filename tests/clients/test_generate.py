@@ -115,11 +115,11 @@ def test_unreadable_document_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_generated_stream_methods_build(tmp_path: Path) -> None:
-    # No built-in endpoint streams yet, so add one and build every client with it.
+    # A stream endpoint added to a service reaches every client, and every client builds with it.
     document = _document()
     stream = copy.deepcopy(document["paths"]["/v1/helloworld/Call"])
     stream["post"]["x-m3o-streaming"] = True
-    document["paths"]["/v1/helloworld/Stream"] = stream
+    document["paths"]["/v1/helloworld/Repeat"] = stream
     (tmp_path / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
     clients = tmp_path / "clients"
     shutil.copytree(CLIENTS, clients)
@@ -127,15 +127,15 @@ def test_generated_stream_methods_build(tmp_path: Path) -> None:
     call_command("generate_clients", "--openapi", str(tmp_path / "openapi.json"), "--output", str(clients))
 
     python = subprocess.run(
-        [sys.executable, "-c", "import inspect, m3o; print(inspect.signature(m3o.Client('k').helloworld.stream))"],
+        [sys.executable, "-c", "import inspect, m3o; print(inspect.signature(m3o.Client('k').helloworld.repeat))"],
         env={"PYTHONPATH": str(clients / "python/src"), "PATH": os.environ.get("PATH", "")},
         capture_output=True, text=True, timeout=60,
     )
     assert python.returncode == 0, python.stderr
-    assert python.stdout.strip() == "(*, name: 'str') -> 'Iterator[StreamResponse]'"
+    assert python.stdout.strip() == "(*, name: 'str') -> 'Iterator[RepeatResponse]'"
     if shutil.which("node"):
         node = subprocess.run(
-            ["node", "-e", "import('./src/index.js').then((m) => console.log(typeof new m.M3O('k').helloworld.stream))"],
+            ["node", "-e", "import('./src/index.js').then((m) => console.log(typeof new m.M3O('k').helloworld.repeat))"],
             cwd=clients / "js", capture_output=True, text=True, timeout=60,
         )
         assert node.stdout.strip() == "function", node.stderr

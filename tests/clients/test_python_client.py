@@ -80,3 +80,19 @@ def test_token_and_address_default_to_the_environment(platform: Platform, monkey
     with m3o.Client() as client:
         assert client.helloworld.call(name="Env") == {"message": "Hello Env"}
 
+
+
+def test_stream_messages_and_error_frames(platform: Platform) -> None:
+    import m3o
+
+    if not platform.streams:
+        pytest.skip("the live server serves no streams on SQLite (see tests/clients/conftest.py)")
+    with m3o.Client(platform.token, address=platform.address) as client:
+        messages = list(client.helloworld.stream(name="Alice", messages=3))
+        with pytest.raises(m3o.BadRequest) as invalid:
+            list(client.stream("helloworld", "Stream", {}))
+    with m3o.Client(platform.broke_token, address=platform.address) as broke, pytest.raises(m3o.PaymentRequired):
+        list(broke.helloworld.stream(name="Alice"))
+
+    assert messages == [{"message": "Hello Alice"}] * 3
+    assert "name" in invalid.value.fields

@@ -1,7 +1,8 @@
-"""The Python client's stream reader against a local server that speaks the planned stream format.
+"""The Python client's stream reader against a local server that speaks the stream format.
 
-The platform does not serve streams yet. This proves only the client side:
-NDJSON lines decode to messages and an error frame raises the typed error.
+This proves the client side on its own, on any database: NDJSON lines decode
+to messages and an error frame raises the typed error. test_python_client.py
+streams from the live platform.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tests.clients import conftest as _paths  # noqa: F401  (puts clients/python
 
 
 class _NdjsonHandler(BaseHTTPRequestHandler):
-    """Serve the planned stream format: NDJSON lines, closed by an error frame in the envelope."""
+    """Serve the stream format: NDJSON lines, closed by an error frame in the envelope."""
 
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

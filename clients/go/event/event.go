@@ -89,7 +89,6 @@ type ReadResponseMessages struct {
 // Consume: Stream a topic's messages as a member of a group. A new group starts at the offset you
 // give, or after the newest message; an existing group resumes where it stopped and the offset is
 // ignored. The price is charged per message sent.
-
 func (s *Service) Consume(ctx context.Context, req *ConsumeRequest) (*transport.Stream[ConsumeResponse], error) {
 	return transport.OpenStream[ConsumeResponse](ctx, s.client, "event", "Consume", req)
 }

@@ -58,7 +58,6 @@ func (s *Service) Call(ctx context.Context, req *CallRequest) (*CallResponse, er
 
 // Stream: Stream a greeting the number of times you ask for, then close. The price is charged per
 // message sent.
-
 func (s *Service) Stream(ctx context.Context, req *StreamRequest) (*transport.Stream[StreamResponse], error) {
 	return transport.OpenStream[StreamResponse](ctx, s.client, "helloworld", "Stream", req)
 }

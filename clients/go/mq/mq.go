@@ -50,7 +50,6 @@ func (s *Service) Publish(ctx context.Context, req *PublishRequest) (map[string]
 
 // Subscribe: Stream the messages published to a topic from now on. The price is charged per
 // message sent.
-
 func (s *Service) Subscribe(ctx context.Context, req *SubscribeRequest) (*transport.Stream[SubscribeResponse], error) {
 	return transport.OpenStream[SubscribeResponse](ctx, s.client, "mq", "Subscribe", req)
 }

@@ -180,7 +180,6 @@ func (s *Service) Delete(ctx context.Context, req *DeleteRequest) (*DeleteRespon
 
 // Events: Stream the creates, updates and deletes of your notes, or of one note, from now on. A
 // delete carries only the note's id. The price is charged per message sent.
-
 func (s *Service) Events(ctx context.Context, req *EventsRequest) (*transport.Stream[EventsResponse], error) {
 	return transport.OpenStream[EventsResponse](ctx, s.client, "notes", "Events", req)
 }

@@ -46,6 +46,11 @@ export interface ClientOptions {
   timeout?: number;
   /** A fetch implementation, for tests or older runtimes. */
   fetch?: typeof fetch;
+  /**
+   * The WebSocket class streams open; defaults to the runtime's global one.
+   * null reads streams as NDJSON over POST instead.
+   */
+  webSocket?: typeof WebSocket | null;
 }
 
 export declare class Transport {

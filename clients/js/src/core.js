@@ -81,7 +81,7 @@ export const DEFAULT_TIMEOUT_MS = 30000;
 export class Transport {
   /**
    * @param {string | undefined} token  the API key; defaults to M3O_API_TOKEN in Node
-   * @param {{address?: string, timeout?: number, fetch?: typeof fetch, defaultAddress?: string}} options
+   * @param {{address?: string, timeout?: number, fetch?: typeof fetch, webSocket?: typeof WebSocket | null, defaultAddress?: string}} options
    */
   constructor(token, options = {}) {
     const env = envProcess();
@@ -89,6 +89,8 @@ export class Transport {
     this.address = (options.address || env.M3O_API_ADDRESS || options.defaultAddress || "").replace(/\/+$/, "");
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.fetch = options.fetch || globalThis.fetch.bind(globalThis);
+    // null reads streams as NDJSON even where the runtime has a WebSocket class.
+    this.WebSocket = options.webSocket === undefined ? globalThis.WebSocket : options.webSocket;
   }
 
   headers(accept = "application/json") {
@@ -143,15 +145,15 @@ export class Transport {
   /**
    * Read a stream endpoint's messages as an async iterable.
    *
-   * Where a WebSocket class exists (browsers, Node 22) the first text frame is
-   * the request and the key goes in Sec-WebSocket-Protocol as "m3o-key.<key>";
-   * elsewhere the NDJSON response to a POST is read. An error frame in the
-   * envelope is thrown as APIError.
-   * NOTE: the WebSocket path is tested only through the server's own tests,
-   * because Node 20 has no WebSocket class.
+   * Where a WebSocket class exists (browsers, Node 22, Node 20 with
+   * --experimental-websocket), the first text frame is the request. The key
+   * goes in Sec-WebSocket-Protocol as "m3o-key.<key>" beside "m3o", and the
+   * server confirms "m3o" so that it does not echo the key. Elsewhere the
+   * NDJSON response to a POST is read. An error frame in the envelope is
+   * thrown as APIError.
    */
   stream(service, endpoint, body) {
-    if (typeof globalThis.WebSocket === "function") return this.webSocketStream(service, endpoint, body);
+    if (typeof this.WebSocket === "function") return this.webSocketStream(service, endpoint, body);
     return this.ndjsonStream(service, endpoint, body);
   }
 
@@ -174,7 +176,7 @@ export class Transport {
 
   async *webSocketStream(service, endpoint, body) {
     const url = this.url(service, endpoint).replace(/^http/, "ws");
-    const socket = new globalThis.WebSocket(url, this.token ? [`m3o-key.${this.token}`] : []);
+    const socket = new this.WebSocket(url, this.token ? ["m3o", `m3o-key.${this.token}`] : ["m3o"]);
     const queue = [];
     let wake = null;
     let done = false;
@@ -185,7 +187,13 @@ export class Transport {
     socket.onopen = () => socket.send(JSON.stringify(body ?? {}));
     socket.onmessage = (event) => push({ data: event.data });
     socket.onerror = () => push({ error: new TransportError(`WebSocket to ${url} failed.`) });
-    socket.onclose = () => {
+    socket.onclose = (event) => {
+      // The platform closes a finished stream with 1000, and a failed one with
+      // 4000 + status after the error frame, which the reader throws first.
+      // Any other code means the connection broke before the stream ended.
+      if (event.code !== 1000 && event.code < 4000) {
+        push({ error: new TransportError(`WebSocket to ${url} closed with code ${event.code} before the stream ended.`) });
+      }
       done = true;
       if (wake) wake();
     };

@@ -1,6 +1,9 @@
 // Calls a live platform. tests/clients/test_js_client.py starts one and sets
 // M3O_TEST_ADDRESS, M3O_TEST_TOKEN (a funded key) and M3O_TEST_BROKE_TOKEN
 // (a key whose balance is zero); without them the tests are skipped.
+// M3O_TEST_STREAMS=1 means the platform also serves stream endpoints. Streams
+// go over a WebSocket where the runtime has one (node --experimental-websocket
+// in Node 20), else over NDJSON; the test names say which.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { test } from "node:test";
@@ -16,6 +19,14 @@ import {
 const address = process.env.M3O_TEST_ADDRESS;
 const skip = address ? false : "set M3O_TEST_ADDRESS, M3O_TEST_TOKEN and M3O_TEST_BROKE_TOKEN to a live platform";
 const client = () => new M3O(process.env.M3O_TEST_TOKEN, { address });
+const streamSkip = skip || (process.env.M3O_TEST_STREAMS === "1" ? false : "set M3O_TEST_STREAMS=1 when the platform serves streams");
+const over = typeof globalThis.WebSocket === "function" ? "WebSocket" : "NDJSON";
+
+async function collect(stream) {
+  const messages = [];
+  for await (const message of stream) messages.push(message);
+  return messages;
+}
 
 test("helloworld answers a greeting", { skip }, async () => {
   const rsp = await client().helloworld.call({ name: "Alice" });
@@ -65,6 +76,44 @@ test("an unreachable address is a TransportError", { skip }, async () => {
   await assert.rejects(unreachable.helloworld.call({ name: "Alice" }), TransportError);
 });
 
+test(`a stream over ${over} receives every message`, { skip: streamSkip }, async () => {
+  const messages = await collect(client().helloworld.stream({ name: "Alice", messages: 3 }));
+  assert.deepEqual(messages, [{ message: "Hello Alice" }, { message: "Hello Alice" }, { message: "Hello Alice" }]);
+});
+
+test(`a stream over ${over} throws its 400 and 402 as typed errors`, { skip: streamSkip }, async () => {
+  await assert.rejects(collect(client().helloworld.stream({})), (error) => {
+    assert.ok(error instanceof BadRequestError);
+    assert.equal(error.code, 400);
+    assert.ok("name" in error.fields, JSON.stringify(error.fields));
+    return true;
+  });
+  const broke = new M3O(process.env.M3O_TEST_BROKE_TOKEN, { address });
+  await assert.rejects(collect(broke.helloworld.stream({ name: "Alice" })), (error) => {
+    assert.ok(error instanceof PaymentRequiredError);
+    assert.equal(error.id, "v1.insufficient_credit");
+    return true;
+  });
+});
+
+// A WebSocket cannot carry an Authorization header, so the key goes in
+// Sec-WebSocket-Protocol, as browsers send it; the server confirms "m3o".
+test("a WebSocket stream sends the key as a subprotocol", { skip: streamSkip || (over === "WebSocket" ? false : "needs a WebSocket class") }, async () => {
+  const opened = [];
+  class RecordingWebSocket extends globalThis.WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      opened.push({ url, protocols, socket: this });
+    }
+  }
+  const m3o = new M3O(process.env.M3O_TEST_TOKEN, { address, webSocket: RecordingWebSocket });
+  assert.deepEqual(await collect(m3o.stream("helloworld", "Stream", { name: "Bob", messages: 1 })), [{ message: "Hello Bob" }]);
+  assert.equal(opened.length, 1);
+  assert.equal(opened[0].url, `${address.replace(/^http/, "ws")}/v1/helloworld/Stream`);
+  assert.deepEqual(opened[0].protocols, ["m3o", `m3o-key.${process.env.M3O_TEST_TOKEN}`]);
+  assert.equal(opened[0].socket.protocol, "m3o");
+});
+
 // A local server speaks the platform's stream format, NDJSON lines closed by an
 // error frame in the envelope, so the decoding is tested on its own.
 test("a stream decodes NDJSON messages and throws an error frame", async () => {
@@ -80,7 +129,7 @@ test("a stream decodes NDJSON messages and throws an error frame", async () => {
     });
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const m3o = new M3O("m3o_x", { address: `http://127.0.0.1:${server.address().port}` });
+  const m3o = new M3O("m3o_x", { address: `http://127.0.0.1:${server.address().port}`, webSocket: null });
   const messages = [];
   try {
     await assert.rejects(async () => {

@@ -22,7 +22,8 @@ from billing.models import UsageEvent
 from tests.conftest import Persona
 from tests.factories import make_key
 from tests.processes import wait_for
-from tests.services.streaming.conftest import ndjson, running_asgi_server, ws_url
+from tests.processes import running_asgi_server
+from tests.services.streaming.conftest import ndjson, ws_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

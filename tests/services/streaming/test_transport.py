@@ -15,7 +15,8 @@ import websockets
 from billing.models import UsageEvent
 from tests.conftest import Persona
 from tests.factories import make_key
-from tests.services.streaming.conftest import ndjson, running_asgi_server, ws_frames, ws_url
+from tests.processes import running_asgi_server
+from tests.services.streaming.conftest import ndjson, ws_frames, ws_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
