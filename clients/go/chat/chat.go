@@ -333,7 +333,6 @@ func (s *Service) Invite(ctx context.Context, req *InviteRequest) (*InviteRespon
 // Join: Stream a room's messages from now on to one of its members. The stream ends with an error
 // frame when the member is kicked or leaves, or the room is deleted. The price is charged per
 // message sent.
-
 func (s *Service) Join(ctx context.Context, req *JoinRequest) (*transport.Stream[JoinResponse], error) {
 	return transport.OpenStream[JoinResponse](ctx, s.client, "chat", "Join", req)
 }

@@ -202,7 +202,6 @@ func (s *Service) Delete(ctx context.Context, req *DeleteRequest) (*DeleteRespon
 
 // Events: Stream the creates, updates and deletes of your comments, or of one comment, from now
 // on. A delete carries the comment as it was. The price is charged per message sent.
-
 func (s *Service) Events(ctx context.Context, req *EventsRequest) (*transport.Stream[EventsResponse], error) {
 	return transport.OpenStream[EventsResponse](ctx, s.client, "comments", "Events", req)
 }

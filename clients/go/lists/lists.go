@@ -198,7 +198,6 @@ func (s *Service) Delete(ctx context.Context, req *DeleteRequest) (*DeleteRespon
 
 // Events: Stream the creates, updates and deletes of your lists, or of one list, from now on. A
 // delete carries the list as it was. The price is charged per message sent.
-
 func (s *Service) Events(ctx context.Context, req *EventsRequest) (*transport.Stream[EventsResponse], error) {
 	return transport.OpenStream[EventsResponse](ctx, s.client, "lists", "Events", req)
 }

@@ -170,7 +170,6 @@ func (s *Service) SendMessage(ctx context.Context, req *SendMessageRequest) (*Se
 
 // Subscribe: Stream the messages sent to a channel from now on. The price is charged per message
 // sent.
-
 func (s *Service) Subscribe(ctx context.Context, req *SubscribeRequest) (*transport.Stream[SubscribeResponse], error) {
 	return transport.OpenStream[SubscribeResponse](ctx, s.client, "stream", "Subscribe", req)
 }
