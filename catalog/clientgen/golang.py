@@ -24,6 +24,17 @@ KEYWORDS = {
 TAKEN = {"context", "transport", "m3o"}
 
 
+# The methods the aggregate client promotes from transport.Client; a service field with one of
+# these names would hide the method, so the field becomes "<Name>Service".
+CLIENT_MEMBERS = frozenset({"Call", "Stream"})
+
+
+def service_field(slug: str) -> str:
+    """Return the aggregate client's field for a service, clear of the client's own methods."""
+    name = exported(slug)
+    return f"{name}Service" if name in CLIENT_MEMBERS else name
+
+
 def exported(name: str) -> str:
     return "".join(word.upper() if word in INITIALISMS else word.capitalize() for word in words(name))
 
@@ -148,10 +159,11 @@ def _root(platform: Platform, marker: str, module: str) -> str:
     packages = sorted([*(package_name(s.slug) for s in platform.services), "transport"])
     imports = "".join(f'\t"{module}/{name}"\n' for name in packages)
     fields = "\n".join(
-        _comment(f"{exported(s.slug)}: {s.description}", "\t") + f"\t{exported(s.slug)} *{package_name(s.slug)}.Service\n"
+        _comment(f"{service_field(s.slug)}: {s.description}", "\t")
+        + f"\t{service_field(s.slug)} *{package_name(s.slug)}.Service\n"
         for s in platform.services
     )
-    assignments = "".join(f"\tc.{exported(s.slug)} = {package_name(s.slug)}.New(client)\n" for s in platform.services)
+    assignments = "".join(f"\tc.{service_field(s.slug)} = {package_name(s.slug)}.New(client)\n" for s in platform.services)
     return f"""// {marker}
 
 // Package m3o is the aggregate client: New(token) gives one field per service.

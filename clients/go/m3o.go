@@ -183,8 +183,8 @@ type Client struct {
 	// Stock: Live and historical US stock prices.
 	Stock *stock.Service
 
-	// Stream: Send messages to channels and follow them live.
-	Stream *stream.Service
+	// StreamService: Send messages to channels and follow them live.
+	StreamService *stream.Service
 
 	// Time: Current time, UTC offset and daylight saving for any time zone.
 	Time *time.Service
@@ -251,7 +251,7 @@ func New(token string, opts ...Option) *Client {
 	c.Sms = sms.New(client)
 	c.Spam = spam.New(client)
 	c.Stock = stock.New(client)
-	c.Stream = stream.New(client)
+	c.StreamService = stream.New(client)
 	c.Time = time.New(client)
 	c.Translate = translate.New(client)
 	c.Tunnel = tunnel.New(client)
