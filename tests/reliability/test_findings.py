@@ -172,3 +172,28 @@ def test_parallel_qr_codes_keep_to_the_row_cap(settings) -> None:
         thread.join(30)
 
     assert QrCode.objects.filter(account=account).count() <= 2, statuses
+
+
+# Fuzzing (tests/reliability/test_fuzz.py): JSON Schema counts 1023.0 as an integer, so it reached handlers as a float.
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint", "body"),
+    [
+        ("avatar", "Generate", {"username": "m", "format": "jpeg", "size": 1023.0}),
+        ("otp", "Generate", {"expiry": 8126.0, "size": 4.0, "id": "m"}),
+        ("qr", "Generate", {"size": 873.0, "text": "t"}),
+        ("location", "Search", {"radius": 1000, "numEntities": 762.0, "type": "t", "center": {"longitude": 1, "latitude": 2}}),
+        ("cache", "Increment", {"key": "views", "value": 8063651.0}),
+    ],
+)
+def test_integral_float_is_taken_as_an_integer(owner: Persona, service: str, endpoint: str, body: dict) -> None:
+    response = owner.call(service, endpoint, body)
+    assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.parametrize("number", ["1e300", "9007199254740993.0", "-1e30"])
+def test_integer_field_refuses_a_float_too_large_to_be_exact(owner: Persona, number: str) -> None:
+    response = owner.call("qr", "Generate", f'{{"text": "t", "size": {number}}}')
+    assert response.status_code == 400, response.content
+    assert "size" in response.json()["fields"]
