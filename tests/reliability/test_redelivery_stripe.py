@@ -31,7 +31,6 @@ from tests.billing.test_stripe_webhooks import paid_topup
 from tests.conftest import Persona, _persona
 from tests.localstripe import DECLINED_CHARGE_CARD, deliver, event_payload, intent_as_dict, localstripe_url, new_card, stripe_api  # noqa: F401
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 DOLLAR = 1_000_000
 SEED = 17
@@ -144,6 +143,8 @@ def test_suite_covers_every_handled_event_type() -> None:
 
 
 @pytest.mark.parametrize("order", ["stripe", "reversed", "shuffled"])
+@pytest.mark.postgres
+@pytest.mark.django_db
 def test_every_event_redelivered_out_of_order_applies_once(
     stripe_api: str, plans: dict, settings, order: str, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
