@@ -11,6 +11,10 @@ a run is repeatable. Each response must:
   schema (schemathesis' own checks);
 - reject invalid requests (schemathesis' negative_data_rejection).
 
+The dashboard gets the same treatment more cheaply: every POST route, as a
+signed-in owner, with form fields named after the page's inputs and generated
+values, sent as a form and as JSON, must not return a 5xx.
+
 Outbound features (ping, tunnel, rss, cron) run offline: host names resolve
 to one public address and a local httpx transport returns every outbound
 response, so no request leaves this machine.
@@ -34,6 +38,7 @@ import pytest
 import schemathesis
 from django.test import Client
 from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core import NotSet
 from schemathesis.specs.openapi.checks import (
@@ -45,12 +50,15 @@ from schemathesis.specs.openapi.checks import (
 
 from services import outbound
 from tests.conftest import Persona
+from tests.localstripe import localstripe_url, stripe_api  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
-# Examples per operation and mode: 2,130 calls over 142 operations, about 60 s on a shared 2-core machine.
+# Examples per operation and mode: 2,130 calls over 142 operations, about 60 s on a shared 2-core machine (PostgreSQL).
 POSITIVE_EXAMPLES = 10
 NEGATIVE_EXAMPLES = 5
+# Per dashboard route: 1,032 posts over 258 routes, about 30 s on the same machine.
+DASHBOARD_EXAMPLES = 4
 FUNDS_UNITS = 10**12
 ENVELOPE_KEYS = {"id", "code", "detail", "status", "fields"}
 ERROR_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -215,4 +223,57 @@ def test_every_operation_survives_generated_requests(owner: Persona, offline_out
 
     elapsed = time.monotonic() - started
     print(f"\nfuzz: {cases} cases over {len(operations)} operations in {elapsed:.0f} s; outbound answered locally: {len(offline_outbound)}")
+    assert failures == [], f"{len(failures)} failures:\n" + "\n".join(failures[:60])
+
+
+# The dashboard: every POST route with generated form fields and JSON bodies, signed in as the owner.
+
+# Deleting the user would leave no user to sign in for the remaining routes. Each case signs in again, so logouts are harmless.
+SESSION_ENDING = {"account_delete"}
+SPECIAL_VALUES = ["", "0", "-1", "1.5", "1e309", "99999999999999999999", "NaN", "../..", "<b>x</b>", "\x00", "é" * 300]
+FIELD_NAME = re.compile(rb'name="([A-Za-z_][\w-]{0,40})"')
+field_values = st.one_of(st.sampled_from(SPECIAL_VALUES), st.text(max_size=40), st.integers().map(str))
+
+
+def form_fields(client: Client, url: str) -> list[str]:
+    """Return the input names of the page at ``url`` (what its forms post), plus the names every form shares."""
+    page = client.get(url)
+    names = set(FIELD_NAME.findall(page.content)) if page.status_code == 200 else set()
+    return sorted({name.decode() for name in names} - {"csrfmiddlewaretoken"} | {"account", "next"})
+
+
+def test_dashboard_posts_survive_generated_fields(owner: Persona, stripe_api: str, offline_outbound: list[str]) -> None:
+    from tests.reliability.test_web import CSRF_EXEMPT, route_urls
+
+    failures: list[str] = []
+    cases = 0
+    routes = [(name, url) for name, url in route_urls() if name not in CSRF_EXEMPT | SESSION_ENDING]
+
+    for name, url in routes:
+        fields = form_fields(owner.client, url)
+        bodies = st.dictionaries(st.sampled_from(fields), field_values, max_size=len(fields))
+
+        @hypothesis.settings(
+            max_examples=DASHBOARD_EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @hypothesis.given(body=bodies, as_json=st.booleans())
+        def run(body: dict[str, str], as_json: bool) -> None:
+            nonlocal cases
+            cases += 1
+            owner.client.force_login(owner.user)
+            if as_json:
+                response = owner.client.post(url, data=json.dumps(body), content_type="application/json")
+            else:
+                response = owner.client.post(url, data=body)
+            if response.status_code >= 500:
+                failures.append(f"{name} {url} {'json' if as_json else 'form'} {body!r}: HTTP {response.status_code}")
+
+        run()
+
+    print(f"\nfuzz: {cases} dashboard cases over {len(routes)} routes")
     assert failures == [], f"{len(failures)} failures:\n" + "\n".join(failures[:60])
