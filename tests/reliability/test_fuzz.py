@@ -174,7 +174,9 @@ def send(persona: Persona, case: Any) -> httpx.Response:
     return converted
 
 
-def test_every_operation_survives_generated_requests(owner: Persona, offline_outbound: list[str], settings) -> None:
+def test_every_operation_survives_generated_requests(
+    owner: Persona, offline_outbound: list[str], settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings.M3O_RATE_LIMIT_PER_KEY = settings.M3O_RATE_LIMIT_PER_ACCOUNT = 10**6
     settings.M3O_OUTBOUND_REQUESTS_PER_MINUTE = 10**6
     owner.set_balance(FUNDS_UNITS)
@@ -223,7 +225,9 @@ def test_every_operation_survives_generated_requests(owner: Persona, offline_out
             run()
 
     elapsed = time.monotonic() - started
-    print(f"\nfuzz: {cases} cases over {len(operations)} operations in {elapsed:.0f} s; outbound answered locally: {len(offline_outbound)}")
+    with capsys.disabled():
+        print(f"\nfuzz: {cases} cases over {len(operations)} operations in {elapsed:.0f} s; "
+              f"outbound requests served locally: {len(offline_outbound)}")
     assert failures == [], f"{len(failures)} failures:\n" + "\n".join(failures[:60])
 
 
@@ -243,7 +247,9 @@ def form_fields(client: Client, url: str) -> list[str]:
     return sorted({name.decode() for name in names} - {"csrfmiddlewaretoken"} | {"account", "next"})
 
 
-def test_dashboard_posts_survive_generated_fields(owner: Persona, stripe_api: str, offline_outbound: list[str]) -> None:
+def test_dashboard_posts_survive_generated_fields(
+    owner: Persona, stripe_api: str, offline_outbound: list[str], capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
     from tests.reliability.test_web import CSRF_EXEMPT, route_urls
 
     failures: list[str] = []
@@ -276,5 +282,6 @@ def test_dashboard_posts_survive_generated_fields(owner: Persona, stripe_api: st
 
         run()
 
-    print(f"\nfuzz: {cases} dashboard cases over {len(routes)} routes")
+    with capsys.disabled():
+        print(f"\nfuzz: {cases} dashboard cases over {len(routes)} routes")
     assert failures == [], f"{len(failures)} failures:\n" + "\n".join(failures[:60])

@@ -18,7 +18,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 import uuid
 import zoneinfo
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
-from billing.models import AutoTopup, BalanceAlert, BillingProfile, Hold, Invoice, LedgerEntry, Payment, UsageDaily, UsageEvent, Wallet
+from billing.models import AutoTopup, BalanceAlert, Hold, Invoice, LedgerEntry, Payment, UsageDaily, UsageEvent, Wallet
 from billing.services import wallet_apply, wallet_reconcile
 from billing.services.invoices import invoice_issue, month_start, previous_month
 from billing.services.thresholds import auto_topups_start_due
@@ -40,7 +39,7 @@ from services.builtin.rss.models import Entry, Feed
 from services.models import IdempotencyRecord
 from tests.billing.test_invoices import insert_usage
 from tests.billing.test_thresholds import enable_auto_topup, save_card
-from tests.conftest import Persona, _persona
+from tests.conftest import _persona
 from tests.localstripe import localstripe_url, stripe_api  # noqa: F401
 from tests.processes import ROOT, process_env, wait_for
 from tests.services.builtin.outbound_fake import FakeSite, fake_site
@@ -118,7 +117,7 @@ def test_suite_covers_every_task() -> None:
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_every_task_redelivered_in_shuffled_order_applies_once(
-    stripe_api: str, site: FakeSite, redis_meter: None, tmp_path: Path, settings  # noqa: F811
+    stripe_api: str, site: FakeSite, redis_meter: None, tmp_path: Path, settings, capsys: pytest.CaptureFixture[str]  # noqa: F811
 ) -> None:
     now = timezone.now()
     grace = dt.timedelta(seconds=settings.M3O_INVOICE_GRACE_SECONDS)
@@ -239,4 +238,6 @@ def test_every_task_redelivered_in_shuffled_order_applies_once(
     job.refresh_from_db()
     assert job.last_status == 200
 
-    print(f"\nredelivery: {len(messages)} task messages of {len(project_tasks())} tasks, each delivered twice ({len(deliveries)} deliveries)")
+    with capsys.disabled():
+        print(f"\nredelivery: {len(messages)} task messages of {len(project_tasks())} tasks, "
+              f"each delivered twice ({len(deliveries)} deliveries)")
