@@ -358,11 +358,14 @@ class StripeEvent(models.Model):
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
+    # The id of the event's data.object (pm_..., pi_...), so a handler can see what happened to it before.
+    object_id = models.CharField(max_length=255, blank=True, default="")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["object_id", "type"], name="billing_stripeevent_object")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

@@ -49,7 +49,8 @@ def stripe_event_process(*, event: dict[str, Any]) -> bool:
     with transaction.atomic():
         try:
             with transaction.atomic():
-                record = StripeEvent.objects.create(event_id=event_id, type=event_type)
+                object_id = str(event["data"]["object"].get("id") or "")[:255]
+                record = StripeEvent.objects.create(event_id=event_id, type=event_type, object_id=object_id)
         except IntegrityError:
             log.info("Stripe event already processed")
             return False
@@ -99,10 +100,17 @@ def on_payment_intent_succeeded(intent: dict[str, Any]) -> int | None:
 
 @handles("payment_intent.payment_failed")
 def on_payment_intent_failed(intent: dict[str, Any]) -> int | None:
-    """Mark a declined or unauthenticated top-up failed, leaving the wallet unchanged."""
+    """Mark a declined or unauthenticated card top-up failed, leaving the wallet unchanged.
+
+    A Checkout top-up stays open: the payer may try another card on Stripe's
+    page, and only checkout.session.expired ends it.
+    """
     payment = _payment_for_intent(intent)
     if payment is None:
         return None
+    if payment.stripe_checkout_session_id:
+        logger.info("Declined attempt on a Checkout page ignored", payment_id=payment.pk, intent_id=intent["id"])
+        return payment.account_id
     payment_apply_intent(payment_id=payment.pk, intent={**intent, "status": "requires_payment_method"})
     return payment.account_id
 
@@ -175,10 +183,17 @@ def on_charge_dispute_created(dispute: dict[str, Any]) -> int | None:
 
 @handles("payment_method.attached")
 def on_payment_method_attached(method: dict[str, Any]) -> int | None:
-    """Add a card attached to the account's Stripe customer to its saved cards."""
+    """Add a card attached to the account's Stripe customer to its saved cards, unless it was detached since.
+
+    Stripe never attaches a detached PaymentMethod again, so a detach already
+    processed means this attach event arrived late and the card is gone.
+    """
     account_id = account_for_customer(object_id(method.get("customer")))
     if account_id is None:
         return None
+    if StripeEvent.objects.filter(object_id=method["id"], type="payment_method.detached").exists():
+        logger.info("Attach of a detached card ignored", account_id=account_id, payment_method_id=method["id"])
+        return account_id
     card_record(account_id=account_id, payment_method=method)
     return account_id
 

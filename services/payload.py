@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from m3o_web.errors import BadRequest, LengthRequired, PayloadTooLarge, UnsupportedMediaType
@@ -27,10 +27,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _finite_float(text: str) -> float:
+# Above this a float cannot hold every integer: 9007199254740993.0 decodes as 9007199254740992.
+MAX_EXACT_INTEGER = 2**53
+
+
+def _finite_float(text: str) -> float | int:
+    """Decode a JSON number with a fraction or exponent; a whole number within float precision becomes an int.
+
+    JSON Schema counts 1023.0 as an integer, and handlers use integer fields
+    as sizes, counts and indexes, which a float breaks. Decoding it as 1023
+    lets no float reach an integer field: _VALIDATOR_CLASS refuses the floats
+    left over, and a "number" field accepts the int.
+    """
     number = float(text)
     if not math.isfinite(number):
         raise ValueError(f"the number {text} is too large")
+    if number.is_integer() and abs(number) <= MAX_EXACT_INTEGER:
+        return int(number)
     return number
 
 
@@ -138,11 +151,21 @@ def unstorable_path(value: Any, path: str) -> str | None:
     return None
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# Draft 2020-12, except that "integer" means a JSON number decoded as an int (see _finite_float).
+_VALIDATOR_CLASS = validators.extend(
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+)
+
+
 @lru_cache(maxsize=1024)
 def _validator(schema_json: str) -> Draft202012Validator:
     schema = json.loads(schema_json)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return _VALIDATOR_CLASS(schema)
 
 
 def _field_path(path: list[Any]) -> str:

@@ -264,16 +264,18 @@ def checkout_session_apply(*, payment_id: int, session: dict[str, Any]) -> Payme
         if payment.stripe_checkout_session_id not in (None, "", session["id"]):
             logger.error("Checkout session of another payment ignored", payment_id=payment_id, session_id=session["id"])
             return payment
-        if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
+        paid = session.get("status") == "complete" and session.get("payment_status") == "paid"
+        # Money Stripe collected is credited even after the payment was marked failed: events arrive in any order.
+        if payment.status == Payment.Status.SUCCEEDED or (payment.status == Payment.Status.FAILED and not paid):
             return payment
 
-        if session.get("status") == "complete" and session.get("payment_status") == "paid":
+        if paid:
             intent_id = object_id(session.get("payment_intent"))
             if not intent_id:
                 logger.error("Paid checkout session names no PaymentIntent", payment_id=payment_id, session_id=session["id"])
                 return payment
-            if not payment.stripe_payment_intent_id:
-                payment.stripe_payment_intent_id = intent_id
+            # The session names the PaymentIntent that paid, which refunds need; a declined attempt had another.
+            payment.stripe_payment_intent_id = intent_id
             payment.stripe_checkout_session_id = session["id"]
             payment.save(update_fields=["stripe_payment_intent_id", "stripe_checkout_session_id"])
             paid = int(session.get("amount_total") or 0)
@@ -366,11 +368,15 @@ def payment_apply_intent(*, payment_id: int, intent: dict[str, Any]) -> Payment:
         if not payment.stripe_payment_intent_id:
             payment.stripe_payment_intent_id = intent["id"]
             payment.save(update_fields=["stripe_payment_intent_id"])
-        if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.FAILED):
-            if payment.status == Payment.Status.SUCCEEDED and not payment.stripe_charge_id and intent.get("latest_charge"):
+        if payment.status == Payment.Status.SUCCEEDED:
+            charge_missing = not payment.stripe_charge_id and intent.get("latest_charge")
+            if charge_missing and payment.stripe_payment_intent_id == intent["id"]:
                 # Credited from a Checkout Session, which names no charge: keep the charge for refunds.
                 payment.stripe_charge_id = object_id(intent.get("latest_charge"))
                 payment.save(update_fields=["stripe_charge_id"])
+            return payment
+        # Money Stripe collected is credited even after the payment was marked failed: events arrive in any order.
+        if payment.status == Payment.Status.FAILED and status != "succeeded":
             return payment
 
         if status == "succeeded":
@@ -401,7 +407,8 @@ def _payment_credit(payment: Payment, intent: dict[str, Any]) -> None:
     payment.status = Payment.Status.SUCCEEDED
     payment.succeeded_at = timezone.now()
     payment.stripe_charge_id = object_id(intent.get("latest_charge"))
-    payment.save(update_fields=["status", "succeeded_at", "stripe_charge_id", "amount_cents"])
+    payment.failure_message = ""
+    payment.save(update_fields=["status", "succeeded_at", "stripe_charge_id", "amount_cents", "failure_message"])
     logger.info("Payment succeeded", payment_id=payment.pk, account_id=payment.account_id, amount_cents=amount_cents)
 
 

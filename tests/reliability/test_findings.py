@@ -13,6 +13,7 @@ from accounts.services import AccountDeletionError, user_delete
 from accounts.teams import TeamError, member_leave, team_create
 from tests.conftest import Persona
 from tests.factories import UserFactory, make_key
+from tests.localstripe import localstripe_url, stripe_api  # noqa: F401
 
 Role = Membership.Role
 
@@ -172,3 +173,89 @@ def test_parallel_qr_codes_keep_to_the_row_cap(settings) -> None:
         thread.join(30)
 
     assert QrCode.objects.filter(account=account).count() <= 2, statuses
+
+
+# Fuzzing (tests/reliability/test_fuzz.py): JSON Schema counts 1023.0 as an integer, so it reached handlers as a float.
+
+
+@pytest.mark.parametrize(
+    ("service", "endpoint", "body"),
+    [
+        ("avatar", "Generate", {"username": "m", "format": "jpeg", "size": 1023.0}),
+        ("otp", "Generate", {"expiry": 8126.0, "size": 4.0, "id": "m"}),
+        ("qr", "Generate", {"size": 873.0, "text": "t"}),
+        ("location", "Search", {"radius": 1000, "numEntities": 762.0, "type": "t", "center": {"longitude": 1, "latitude": 2}}),
+        ("cache", "Increment", {"key": "views", "value": 8063651.0}),
+    ],
+)
+def test_integral_float_is_taken_as_an_integer(owner: Persona, service: str, endpoint: str, body: dict) -> None:
+    response = owner.call(service, endpoint, body)
+    assert response.status_code in (200, 400), response.content
+
+
+@pytest.mark.parametrize("number", ["1e300", "9007199254740993.0", "-1e30"])
+def test_huge_float_integer_is_rejected(owner: Persona, number: str) -> None:
+    response = owner.call("qr", "Generate", f'{{"text": "t", "size": {number}}}')
+    assert response.status_code == 400, response.content
+    assert "size" in response.json()["fields"]
+
+
+# Redelivery (tests/reliability/test_redelivery_stripe.py and test_redelivery_tasks.py)
+
+
+def test_provider_alert_redelivered_sends_one_email(db: None, mailoutbox) -> None:
+    from services.providers.tasks import provider_alert_send
+
+    User.objects.create_superuser("ops@example.com", "ops passphrase 123")
+    alert = {"service": "weather", "provider": "openweather", "problem": "auth", "status": 401, "alert_id": "a1"}
+
+    assert provider_alert_send(**alert) == 1
+    assert provider_alert_send(**alert) == 0
+
+    assert len(mailoutbox) == 1
+
+
+def test_checkout_paid_after_a_declined_card_credits_once(owner: Persona, stripe_api: str, settings) -> None:
+    """The declined attempt's payment_intent.payment_failed used to fail the top-up, so the paid session credited nothing."""
+    from django.test import Client
+
+    from billing.models import Payment
+    from tests.billing.test_checkout import pay, start_checkout, stripe_get
+    from tests.localstripe import DECLINED_CHARGE_CARD, deliver, event_payload
+
+    settings.M3O_STRIPE_CHECKOUT = True
+    before = owner.balance
+    url = start_checkout(owner, "25")
+    payment = Payment.objects.get(account=owner.account)
+    assert pay(url, DECLINED_CHARGE_CARD).status_code == 400
+    declined = next(
+        intent for intent in stripe_get("/v1/payment_intents?limit=100")["data"]
+        if intent["metadata"].get("m3o_payment_id") == str(payment.pk)
+    )
+    assert pay(url).status_code == 303
+    session = stripe_get(f"/v1/checkout/sessions/{payment.stripe_checkout_session_id}")
+
+    assert deliver(Client(), event_payload("payment_intent.payment_failed", declined)) == 200
+    assert deliver(Client(), event_payload("checkout.session.completed", session)) == 200
+
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.stripe_payment_intent_id == session["payment_intent"]
+    assert owner.balance == before + 25_000_000
+
+
+def test_late_attach_event_keeps_card_detached(owner: Persona, stripe_api: str) -> None:
+    from django.test import Client
+
+    from billing.models import BillingProfile, SavedCard
+    from tests.localstripe import deliver, event_payload, new_card
+
+    new_card(owner.client, stripe_api)
+    customer = BillingProfile.objects.get(pk=owner.account.pk).stripe_customer_id
+    method = {"id": "pm_late", "object": "payment_method", "customer": customer,
+              "card": {"brand": "visa", "last4": "1881", "exp_month": 4, "exp_year": 2031}}
+
+    assert deliver(Client(), event_payload("payment_method.detached", {**method, "customer": None})) == 200
+    assert deliver(Client(), event_payload("payment_method.attached", method)) == 200
+
+    assert not SavedCard.objects.filter(stripe_payment_method_id="pm_late").exists()
