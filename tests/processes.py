@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,3 +39,23 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def start_worker(tmp_path: Path, queues: str, log_name: str, **env: str) -> subprocess.Popen:
+    """Start a Celery worker process on ``queues``, pointed at the test database, logging to tmp_path/log_name."""
+    log = (tmp_path / log_name).open("a")
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "m3o_web", "worker", "--pool", "solo", "-Q", queues,
+         "--without-gossip", "--without-mingle", "--loglevel", "INFO", "--hostname", f"{log_name}@%h"],
+        cwd=ROOT, env=process_env(tmp_path, **env), stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a child process gracefully, or kill it if it does not stop within 20 seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
