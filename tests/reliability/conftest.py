@@ -19,6 +19,18 @@ def tally(figure: str, count: int = 1) -> None:
     FIGURES[figure] += count
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Under pytest-xdist each worker counts its own tests and hands the figures to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability_figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    FIGURES.update(getattr(node, "workeroutput", {}).get("reliability_figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if FIGURES:
         terminalreporter.write_sep("-", "reliability figures")
