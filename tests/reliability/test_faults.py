@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import signal
 import subprocess
 import threading
@@ -97,20 +98,16 @@ def log_tail(path: Path) -> str:
     return path.read_text()[-3000:] if path.exists() else ""
 
 
-def kill_when_blocked(worker: subprocess.Popen, log: Path) -> None:
-    """Wait until the worker's task waits on a lock the test holds, then SIGKILL the worker there."""
-    assert wait_for(lambda: lock_waiter() is not None, timeout=90), log_tail(log)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=20)
-    tally("faults injected")
-
-
 def kill_worker_midway(tmp_path: Path, queues: str, task: Task, **env: str) -> None:
     """Start a worker, send it ``task`` on the first of ``queues`` and SIGKILL it once the task waits on the test's lock."""
-    worker = start_worker(tmp_path, queues, "worker.log", **env)
+    log = tmp_path / "worker.log"
+    worker = start_worker(tmp_path, queues, log.name, **env)
     try:
         task.apply_async(queue=queues.split(",")[0])
-        kill_when_blocked(worker, tmp_path / "worker.log")
+        assert wait_for(lambda: lock_waiter() is not None, timeout=90), log_tail(log)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=20)
+        tally("faults injected")
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -119,15 +116,19 @@ def kill_worker_midway(tmp_path: Path, queues: str, task: Task, **env: str) -> N
 def restart_worker_and_run(tmp_path: Path, queues: str, task: Task, *, times: int, **env: str) -> None:
     """Start a new worker and send it ``task`` ``times`` times, as beat does on its next ticks; wait for every run."""
     log = tmp_path / "worker.log"
-    already = log.read_text().count(f"{task.name}[")
-    worker = start_worker(tmp_path, queues, "worker.log", **env)
+
+    def successes() -> int:
+        return sum(1 for line in log.read_text().splitlines() if f"{task.name}[" in line and " succeeded in " in line)
+
+    before = successes()
+    worker = start_worker(tmp_path, queues, log.name, **env)
     try:
         for _ in range(times):
             task.apply_async(queue=queues.split(",")[0])
-        # Each run logs one "received" and one "succeeded" line.
-        assert wait_for(lambda: log.read_text().count(f"{task.name}[") - already == 2 * times, timeout=120), log_tail(log)
+        assert wait_for(lambda: successes() - before == times, timeout=120), log_tail(log)
     finally:
         stop(worker)
+    assert "Traceback" not in log.read_text()
 
 
 @pytest.fixture
@@ -256,9 +257,8 @@ def own_redis(tmp_path: Path, settings, monkeypatch) -> Iterator[RedisServer]:
 PRICE = 1_000  # helloworld/Call
 
 
-def test_redis_restart_loses_one_flush_interval_at_most(
-    live_server, own_redis: RedisServer, settings
-) -> None:
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server: apt-get install redis-server")
+def test_redis_restart_loses_one_flush_interval_at_most(live_server, own_redis: RedisServer, settings) -> None:
     settings.M3O_RATE_LIMIT_PER_KEY = settings.M3O_RATE_LIMIT_PER_ACCOUNT = 1_000_000
     interval = settings.M3O_METER_FLUSH_SECONDS
     account, secret = account_with_key()
@@ -310,13 +310,14 @@ def test_redis_restart_loses_one_flush_interval_at_most(
     assert rejected, "no call reached the meter while Redis was down"
     assert set(recorded) <= set(ok), "a call that failed was recorded"
     assert set(recorded.values()) == {200}
-    # The documented bound: only calls that got their response after the last flush before the kill.
+    # The documented bound (billing/metering.py): only calls settled after the last flush before the kill,
+    # so at most one flush interval of calls. Calls settle just after their response, hence the slack.
     last_flush_before_kill = max((started for started, finished in flushes if finished < killed_at), default=0.0)
     lost = {request_id: at for request_id, at in ok.items() if request_id not in recorded}
     assert all(last_flush_before_kill - 0.5 <= at <= killed_at + 0.5 for at in lost.values()), (
         sorted(at - killed_at for at in lost.values())
     )
-    assert len(lost) <= sum(1 for at in ok.values() if last_flush_before_kill - 0.5 <= at <= killed_at + 0.5)
+    assert all(killed_at - at <= interval + 1.0 for at in lost.values()), "lost calls older than one flush interval"
     # Each recorded call charged once; the wallet agrees with its ledger and is not overdrawn.
     charged = -(LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.USAGE)
                 .aggregate(total=Sum("amount_units"))["total"] or 0)
