@@ -34,6 +34,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = '{"name": "Alice"}'
@@ -49,19 +50,32 @@ def wrk(
     url: str, *, seconds: int, connections: int, headers: dict[str, str], script_dir: Path, rate: float = 0.0
 ) -> dict[str, float]:
     """Run wrk once; with ``rate``, each connection waits so that all together offer about that many requests/s."""
-    lua = script_dir / "post.lua"
     header_lines = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items())
-    pacing = f"function delay() return {connections * 1000 / rate:.3f} end\n" if rate else ""
-    lua.write_text(f'wrk.method = "POST"\nwrk.body = \'{BODY}\'\n{header_lines}{pacing}')
+    script = f'wrk.method = "POST"\nwrk.body = \'{BODY}\'\n{header_lines}{pacing(rate, connections)}'
+    return wrk_script(url, script, seconds=seconds, connections=connections, script_dir=script_dir)
+
+
+def pacing(rate: float, connections: int) -> str:
+    """Return wrk's delay() hook that makes ``connections`` connections offer about ``rate`` requests/s, or nothing for 0."""
+    return f"function delay() return {connections * 1000 / rate:.3f} end\n" if rate else ""
+
+
+def wrk_script(url: str, script: str, *, seconds: int, connections: int, script_dir: Path) -> dict[str, float]:
+    """Run wrk once with the Lua ``script``; return requests/s, p50 and p99 in ms, non-2xx responses and socket errors."""
+    lua = script_dir / "load.lua"
+    lua.write_text(script)
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return {
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50_ms": _latency(output, "50%"),
         "p99_ms": _latency(output, "99%"),
         "errors": float(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0.0,
+        "socket_errors": float(sum(int(n) for n in socket_errors.groups())) if socket_errors else 0.0,
     }
 
 
@@ -84,58 +98,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/m3o_bench"),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"),
-        "M3O_BENCH_BASELINE": "1",
-        "M3O_RATE_LIMIT_PER_KEY": "100000000",
-        "M3O_RATE_LIMIT_PER_ACCOUNT": "100000000",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    _create_database(env["DATABASE_URL"], recreate=args.recreate_database)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    env = bench_env()
+    setup(env, recreate=args.recreate_database)
+    account, secret = bench_account()
 
-    import django
-
-    os.environ["DJANGO_SETTINGS_MODULE"] = "m3o_web.settings"
-    django.setup()
-    from django.conf import settings
-    from django.core.cache import cache
-    from django.db.models import Sum
-
-    from allauth.account.models import EmailAddress
-
-    from accounts.models import Account, ApiKey, User
-    from accounts.services import api_key_create
-    from billing.models import LedgerEntry, UsageEvent, Wallet
-    from catalog.models import Endpoint
-    from billing.services import wallet_apply, wallet_reconcile
-
-    cache.clear()
-    email = f"bench-{secrets.token_hex(6)}@example.com"
-    user = User.objects.create_user(email, secrets.token_urlsafe(16))
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    account = Account.objects.get(memberships__user=user)
-    _, secret = api_key_create(account=account, name="bench", scopes=[ApiKey.ALL_SERVICES], created_by=user)
-    wallet_apply(account_id=account.pk, kind="grant", amount_units=10**15, reference=f"bench:{secrets.token_hex(8)}")
-
-    port = free_port()
     # The server's warnings and errors, printed below if any call failed.
     server_log = tempfile.TemporaryFile("w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--no-ws", "m3o_web.wsgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
-    )
+    server, base = start_server(env, workers=args.workers, log=server_log)
     try:
-        _wait_ready(f"http://127.0.0.1:{port}/healthz")
-        base = f"http://127.0.0.1:{port}"
         targets = {
             "baseline": (f"{base}/v1/bench/echo", {}),
             "gateway": (f"{base}/v1/helloworld/Call", {"Authorization": f"Bearer {secret}"}),
@@ -178,25 +148,117 @@ def main() -> None:
     print(f"ratio (gateway / baseline req/s, median of {args.rounds} rounds): {ratio:.1%} (target >= 30%)")
     print(f"p99 ratio at the same offered load (gateway / baseline): {p99_ratio:.2f}x (target <= 3x)")
 
+    if not money_invariants(account):
+        sys.exit("Money invariant broken: see the line above.")
+
+
+def bench_env() -> dict[str, str]:
+    """Return the environment of the benchmark and of the servers it starts: production settings on loopback."""
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/m3o_bench"),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9"),
+        "M3O_BENCH_BASELINE": "1",
+        "M3O_RATE_LIMIT_PER_KEY": "100000000",
+        "M3O_RATE_LIMIT_PER_ACCOUNT": "100000000",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def setup(env: dict[str, str], *, recreate: bool) -> None:
+    """Create and migrate the benchmark database, then set Django up in this process with ``env``."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    _create_database(env["DATABASE_URL"], recreate=recreate)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+
+    import django
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "m3o_web.settings"
+    django.setup()
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def bench_account() -> tuple[Any, str]:
+    """Create a verified user whose account has a balance of 10**15 units; return the account and an all-services key."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import Account, ApiKey, User
+    from accounts.services import api_key_create
+    from billing.services import wallet_apply
+
+    email = f"bench-{secrets.token_hex(6)}@example.com"
+    user = User.objects.create_user(email, secrets.token_urlsafe(16))
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    account = Account.objects.get(memberships__user=user)
+    _, secret = api_key_create(account=account, name="bench", scopes=[ApiKey.ALL_SERVICES], created_by=user)
+    wallet_apply(account_id=account.pk, kind="grant", amount_units=10**15, reference=f"bench:{secrets.token_hex(8)}")
+    return account, secret
+
+
+def start_server(env: dict[str, str], *, workers: int, log: IO[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start granian with the production WSGI app on a free loopback port; return it and its base URL once ready.
+
+    The server's output goes to ``log``, or nowhere.
+    """
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--no-ws", "m3o_web.wsgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{base}/healthz")
+    except SystemExit:
+        server.terminate()
+        raise
+    return server, base
+
+
+def money_invariants(account: Any) -> bool:
+    """Flush the meter, print the account's money checks on one line and return whether all of them hold.
+
+    Every successful call is charged its endpoint's price (or nothing, within
+    a free quota), failed calls are free, the usage ledger equals the sum of
+    the charges, the wallet reconciles with its ledger and no balance is negative.
+    """
+    from django.conf import settings
+    from django.db.models import Count, Sum
+
+    from billing.models import LedgerEntry, UsageEvent, Wallet
+    from billing.services import wallet_reconcile
+    from catalog.models import Endpoint
+
     flushed = 0
     if settings.M3O_METER == "redis":
         from billing.flusher import meter_flush
 
         while (result := meter_flush()).events or result.locked_out:
             flushed += result.events
-    price = Endpoint.objects.get(service__slug="helloworld", name="Call").price_units
-    successes = UsageEvent.objects.filter(account=account, status_code=200).count()
+    events = UsageEvent.objects.filter(account=account)
+    successes = events.filter(status_code__lt=300)
+    groups = successes.values("service", "endpoint", "cost_units").annotate(calls=Count("id"))
+    prices = {(e.service.slug, e.name): e.price_units for e in Endpoint.objects.select_related("service")}
+    mispriced = sum(g["calls"] for g in groups if g["cost_units"] not in (0, prices.get((g["service"], g["endpoint"]))))
+    failed_charged = events.filter(status_code__gte=300, cost_units__gt=0).count()
+    charges = successes.aggregate(total=Sum("cost_units"))["total"] or 0
     charged = LedgerEntry.objects.filter(wallet_id=account.pk, kind=LedgerEntry.Kind.USAGE).aggregate(
         total=Sum("amount_units")
     )["total"] or 0
     reconciled = wallet_reconcile(account_id=account.pk)
     negative = Wallet.objects.filter(balance_units__lt=0).count()
     print(
-        f"meter {settings.M3O_METER}, flushed {flushed} events; successful calls {successes} x price {price} = "
-        f"{successes * price}, usage ledger {-charged}, reconciles {reconciled.ok}, negative wallets {negative}"
+        f"meter {settings.M3O_METER}, flushed {flushed} events; successful calls {successes.count()} charged "
+        f"{charges} ({mispriced} not at their price, {failed_charged} failed calls charged), usage ledger {-charged}, "
+        f"reconciles {reconciled.ok}, negative wallets {negative}"
     )
-    if successes * price != -charged or not reconciled.ok or negative:
-        sys.exit("Money invariant broken: see the line above.")
+    return charges == -charged and not mispriced and not failed_charged and reconciled.ok and not negative
 
 
 def _median(values: list[float]) -> float:

@@ -38,6 +38,13 @@ def make_key(user: User, *, scopes: list[str] | None = None, name: str = "test k
     )
 
 
+def account_with_key() -> tuple[Account, str]:
+    """Sign up a new user; return their personal account and the secret of an all-services key."""
+    user = UserFactory()
+    _, secret = make_key(user)
+    return personal_account(user), secret
+
+
 def set_price(service: str, endpoint: str, price_units: int) -> EndpointPrice:
     """Make ``price_units`` the price of service/endpoint from now on, as an operator would."""
     return endpoint_price_schedule(

@@ -78,3 +78,23 @@ def running_asgi_server(tmp_path: Path, **environment: str) -> Iterator[tuple[st
             process.terminate()
             process.wait(timeout=20)
         log.close()
+
+
+def start_worker(tmp_path: Path, queues: str, log_name: str, **env: str) -> subprocess.Popen:
+    """Start a Celery worker process on ``queues``, pointed at the test database, logging to tmp_path/log_name."""
+    log = (tmp_path / log_name).open("a")
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "m3o_web", "worker", "--pool", "solo", "-Q", queues,
+         "--without-gossip", "--without-mingle", "--loglevel", "INFO", "--hostname", f"{log_name}@%h"],
+        cwd=ROOT, env=process_env(tmp_path, **env), stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a child process gracefully, or kill it if it does not stop within 20 seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)

@@ -79,3 +79,15 @@ def test_usage_page_benchmark_runs() -> None:
     result = _run_bench(["bench/usage_page.py", "--events", "3000", "--rounds", "2"], "m3o_bench_usage_page_smoke")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "usage page, 30 days by day: median" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk: apt-get install wrk")
+def test_soak_benchmark_runs() -> None:
+    result = _run_bench(
+        ["bench/soak.py", "--minutes", "2", "--minute-seconds", "3", "--rate", "20", "--sample-seconds", "1"],
+        "m3o_bench_soak_smoke",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "RSS MiB per process" in result.stdout
+    assert "memory flat (no process grew by more than 20 MiB): True" in result.stdout
+    assert "reconciles True" in result.stdout

@@ -1,13 +1,10 @@
-"""The usage roll-up: exact, rerunnable, resumable after a kill, safe with late and in-flight events."""
+"""The usage roll-up: exact, rerunnable, safe with late and in-flight events (killed: tests/reliability/test_faults.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -19,7 +16,6 @@ from billing.services.usage import usage_events_prune, usage_rollup
 from billing.usage_selectors import usage_rollup_status
 from tests.billing.usage_seed import seed_events
 from tests.conftest import Persona
-from tests.processes import ROOT, process_env, wait_for
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
@@ -144,36 +140,6 @@ def test_backlog_is_a_metric(owner: Persona, settings: object) -> None:
     usage_rollup()
     body = Client().get("/metrics", headers={"Authorization": "Bearer metrics-token"}).content.decode()
     assert "m3o_usage_rollup_backlog_events 0.0" in body
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_killed_rollup_resumes_with_exact_totals(owner: Persona, tmp_path: Path) -> None:
-    seed_events(owner.account, [owner.key, None], start=START, hours=40, per_hour=50)
-    total = UsageEvent.objects.count()
-    ids = list(UsageEvent.objects.order_by("id").values_list("id", flat=True))
-    half = ids[total // 2]
-    script = "import django; django.setup(); from billing.services.usage import usage_rollup; usage_rollup(batch_events=1)"
-    process = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=ROOT, env=process_env(tmp_path, DJANGO_SETTINGS_MODULE="m3o_web.settings")
-    )
-    try:
-        reached = wait_for(
-            lambda: UsageRollupCursor.objects.filter(last_event_id__gte=half).exists() or process.poll() is not None,
-            timeout=120,
-        )
-        process.kill()
-        process.wait(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert reached
-    cursor = UsageRollupCursor.objects.get().last_event_id
-    assert cursor < ids[-1], "the roll-up finished before it could be killed"
-
-    usage_rollup()
-
-    assert_totals_exact()
 
 
 @pytest.mark.postgres

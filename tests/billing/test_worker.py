@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import uuid
 import zoneinfo
 from collections.abc import Iterator
@@ -21,24 +19,9 @@ from tests.billing.test_invoices import insert_usage
 from m3o_web.celery import app as celery_app
 from tests.conftest import Persona
 from tests.factories import UserFactory, personal_account
-from tests.processes import ROOT, process_env, wait_for
+from tests.processes import start_worker, stop, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def start_worker(tmp_path: Path, queues: str, log_name: str) -> subprocess.Popen:
-    """Start a Celery worker process on ``queues``, pointed at the test database."""
-    log = (tmp_path / log_name).open("w")
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "m3o_web", "worker", "--pool", "solo", "-Q", queues,
-         "--without-gossip", "--without-mingle", "--loglevel", "INFO", "--hostname", f"{log_name}@%h"],
-        cwd=ROOT, env=process_env(tmp_path), stdout=log, stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait(timeout=20)
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 import time_machine
 
 from billing.models import LedgerEntry, UsageEvent
 from services.models import IdempotencyRecord
 from tests.conftest import Persona
-from tests.factories import UserFactory, make_key
 
 
 def keyed_call(persona: Persona, key: str, body: dict | None = None):
@@ -86,26 +83,3 @@ def test_malformed_key_is_400(owner: Persona, key: str) -> None:
     assert response.status_code == 400
     assert response.json()["id"] == "v1.bad_idempotency_key"
     assert not IdempotencyRecord.objects.exists()
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_parallel_repeats_run_once(live_server) -> None:
-    user = UserFactory()
-    _, secret = make_key(user)
-
-    def call(_: int) -> httpx.Response:
-        return httpx.post(
-            f"{live_server.url}/v1/password/Generate",
-            content=json.dumps({"length": 24}).encode(),
-            headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "parallel-1"},
-            timeout=60,
-        )
-
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        responses = list(pool.map(call, range(5)))
-
-    assert {response.status_code for response in responses} == {200}
-    assert len({response.content for response in responses}) == 1
-    assert LedgerEntry.objects.filter(kind="usage").count() == 1
-    assert UsageEvent.objects.count() == 1

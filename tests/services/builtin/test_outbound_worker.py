@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from services.builtin.cron.tasks import dispatch_due
 from services.builtin.rss.models import Entry, Feed
 from services.builtin.rss.tasks import crawl_due
 from tests.conftest import Persona
-from tests.processes import ROOT, process_env, wait_for
+from tests.processes import start_worker, stop, wait_for
 from tests.services.builtin.outbound_fake import FakeSite, fake_site
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -36,19 +34,11 @@ def worker_queue(tmp_path: Path) -> Iterator[str]:
     celery_app.conf.task_always_eager = False
     queue = f"m3o-test-{uuid.uuid4().hex[:8]}"
     # Only 127.0.0.1 is allowed, so the worker must still reject the other loopback spellings.
-    env = process_env(tmp_path, M3O_UPSTREAM_ALLOWED_HOSTS="127.0.0.1")
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "m3o_web", "worker", "--pool", "solo", "-Q", f"{queue},celery",
-         "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    process = start_worker(tmp_path, f"{queue},celery", "worker.log", M3O_UPSTREAM_ALLOWED_HOSTS="127.0.0.1")
     try:
         yield queue
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        stop(process)
 
 
 def test_worker_runs_callbacks_and_crawls(owner: Persona, site: FakeSite, worker_queue: str, tmp_path: Path) -> None:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
-
-import httpx
 import pytest
-from django.db.models import Sum
 from django.test import override_settings
 
 from services.builtin.wallet.models import EndUserWallet, WalletOperation, WalletTransaction
 from tests.conftest import Persona
-from tests.factories import UserFactory, make_key, personal_account
 
 
 def wallet(persona: Persona, endpoint: str, **body: object):
@@ -246,58 +240,3 @@ def test_purge_account_deletes_wallets(owner: Persona, outsider: Persona) -> Non
     for model in (EndUserWallet, WalletTransaction, WalletOperation):
         assert not model.objects.filter(account_id=owner.account.pk).exists()
     assert EndUserWallet.objects.filter(account_id=outsider.account.pk).count() == 1
-
-
-def _post(url: str, secret: str, body: dict) -> httpx.Response:
-    return httpx.post(url, content=json.dumps(body).encode(), headers={"Authorization": f"Bearer {secret}"}, timeout=60)
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_parallel_debits_and_transfers_keep_exact_totals(live_server) -> None:
-    user = UserFactory()
-    account = personal_account(user)
-    _, secret = make_key(user)
-    base = f"{live_server.url}/v1/wallet"
-    for wallet_id in ("a", "b"):
-        assert _post(f"{base}/Create", secret, {"id": wallet_id}).status_code == 200
-        assert _post(f"{base}/Credit", secret, {"id": wallet_id, "amount": 500}).status_code == 200
-
-    # Transfers in both directions at once, with debits of both wallets, more than the wallets can cover.
-    calls = []
-    for n in range(8):
-        calls.append(("Transfer", {"from_id": "a", "to_id": "b", "amount": 70}))
-        calls.append(("Transfer", {"from_id": "b", "to_id": "a", "amount": 70}))
-        calls.append(("Debit", {"id": "a", "amount": 90}))
-        calls.append(("Debit", {"id": "b", "amount": 90}))
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        responses = list(pool.map(lambda call: (call, _post(f"{base}/{call[0]}", secret, call[1])), calls))
-
-    statuses = [response.status_code for _, response in responses]
-    assert set(statuses) <= {200, 400}, [response.content for _, response in responses if response.status_code not in (200, 400)]
-    assert 400 in statuses  # the debits ask for 1440 of the 1000 held, so some must be refused
-    debited = sum(call[1]["amount"] for call, response in responses if call[0] == "Debit" and response.status_code == 200)
-    wallets = EndUserWallet.objects.filter(account=account)
-    assert all(row.balance >= 0 for row in wallets)
-    assert sum(row.balance for row in wallets) == 1000 - debited
-    for row in wallets:
-        assert WalletTransaction.objects.filter(wallet=row).aggregate(total=Sum("amount"))["total"] == row.balance
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_parallel_repeats_of_one_key_apply_once(live_server) -> None:
-    user = UserFactory()
-    _, secret = make_key(user)
-    base = f"{live_server.url}/v1/wallet"
-    _post(f"{base}/Create", secret, {"id": "a"})
-    _post(f"{base}/Create", secret, {"id": "b"})
-    _post(f"{base}/Credit", secret, {"id": "a", "amount": 100})
-    body = {"from_id": "a", "to_id": "b", "amount": 10, "idempotency_key": "once"}
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(lambda _: _post(f"{base}/Transfer", secret, body), range(6)))
-
-    assert {response.status_code for response in responses} == {200}
-    assert all(response.json() == {"from_balance": 90, "to_balance": 10} for response in responses)
-    assert EndUserWallet.objects.get(wallet_id="b").balance == 10
