@@ -37,9 +37,33 @@ def test_ledger_cannot_be_edited_in_admin(operator: Client, owner: Persona) -> N
     assert operator.get(reverse("admin:billing_ledgerentry_add")).status_code == 403
 
 
-def test_non_staff_user_cannot_open_admin(owner: Persona) -> None:
-    response = owner.client.get("/admin/")
-    assert response.status_code == 302
+def admin_urls() -> list[str]:
+    """Return the URL of every admin page.
+
+    That is the index, each model's list and add pages, and the change, history and delete pages of
+    its first row (the personas' own rows among them).
+    """
+    urls = [reverse("admin:index")]
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls += [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_add")]
+        row = model._default_manager.order_by("pk").first()
+        if row is not None:
+            urls += [reverse(f"{prefix}_{page}", args=[row.pk]) for page in ("change", "history", "delete")]
+    return urls
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "customer"])
+def test_admin_pages_need_staff(persona: str, owner: Persona) -> None:
+    owner.call()  # so usage, ledger and key rows exist, the customer's own among them
+    client = Client() if persona == "anonymous" else owner.client
+
+    wrong = []
+    for url in admin_urls():
+        for response in (client.get(url), client.post(url, {"post": "yes"})):
+            if response.status_code != 302 or not response["Location"].startswith(reverse("admin:login")):
+                wrong.append((url, response.request["REQUEST_METHOD"], response.status_code))
+    assert wrong == []
 
 
 def test_suspending_in_admin_is_audited_and_blocks_calls(operator: Client, owner: Persona) -> None:
