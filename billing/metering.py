@@ -9,7 +9,9 @@ conditional UPDATE reserves, one transaction settles.
 
 ``RedisMeter`` (production) writes no database row per call. One Lua script
 reserves (free quota, balance, debt, spending cap) and a second one settles,
-appending the usage event to a Redis stream. ``billing.flusher`` moves the
+appending the usage event to a Redis stream. The gateway answers a
+successful call before it settles: ``SettleQueue`` sends the settlements a
+process queued up as one pipeline, from a thread of its own. ``billing.flusher`` moves the
 stream into PostgreSQL in batches: usage events, one ledger row per account
 and batch for their total, and one balance change per wallet, idempotently
 by request id.
@@ -55,7 +57,9 @@ Only what lives in Redis alone can be lost: usage events not yet flushed
 (at most the calls of one flush interval, ``M3O_METER_FLUSH_SECONDS``, plus
 what Redis's own persistence loses) and free-call counts not yet copied to
 PostgreSQL. Those calls are then neither charged nor recorded: customers are
-never charged for a lost call, nor twice for one. Nothing in PostgreSQL is
+never charged for a lost call, nor twice for one. A web process that dies
+loses the same way the settlements it had queued but not sent (a few
+milliseconds of calls): their holds expire and they are not charged. Nothing in PostgreSQL is
 touched, and the next call reloads the account from PostgreSQL. Redis must
 run with ``maxmemory-policy noeviction``, as evicting ``w:<account>`` alone
 would lose its unflushed charges the same way.
