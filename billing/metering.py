@@ -586,6 +586,8 @@ class RedisMeter:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
+        # Made by settle_later on first use, so that a meter on another Redis has its own.
+        self.settle_queue: SettleQueue | None = None
         self._reserve = client.register_script(_RESERVE)
         self._settle = client.register_script(_SETTLE)
         self._release = client.register_script(_RELEASE)
@@ -865,28 +867,31 @@ class SettleQueue:
                 self._changed.notify_all()
 
 
-_settle_queue: SettleQueue | None = None
-_settle_queue_lock = threading.Lock()
+# Every settle queue this process made (one per Redis meter), for settle_queue_drain.
+_settle_queues: list[SettleQueue] = []
+_settle_queues_lock = threading.Lock()
 
 
 def settle_later(record: CallRecord, reservation: Reservation) -> None:
     """Queue a successful call's settlement on the Redis meter (see SettleQueue)."""
-    global _settle_queue
-    if _settle_queue is None:
-        meter = get_meter()
-        assert isinstance(meter, RedisMeter)
-        with _settle_queue_lock:
-            if _settle_queue is None:
-                _settle_queue = SettleQueue(meter)
-                atexit.register(settle_queue_drain)
-    _settle_queue.submit(record, reservation)
+    meter = get_meter()
+    assert isinstance(meter, RedisMeter)
+    queue = meter.settle_queue
+    if queue is None:
+        with _settle_queues_lock:
+            if meter.settle_queue is None:
+                if not _settle_queues:
+                    atexit.register(settle_queue_drain)
+                meter.settle_queue = SettleQueue(meter)
+                _settle_queues.append(meter.settle_queue)
+            queue = meter.settle_queue
+    queue.submit(record, reservation)
 
 
 def settle_queue_drain() -> None:
     """Settle the calls this process has queued; a no-op if it queued none."""
-    if _settle_queue is not None:
-        _settle_queue.drain()
-
+    for queue in list(_settle_queues):
+        queue.drain()
 
 def month_spent_units(account_id: int) -> int:
     """Units charged (or held for calls in flight) this month (UTC), as the spending cap counts them."""

@@ -161,7 +161,9 @@ def test_dashboard_shows_getting_started_until_done(owner: Persona) -> None:
     assert 'id="getting-started"' not in owner.client.get("/dashboard/").content.decode()
 
 
+@time_machine.travel(dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
 def test_operator_overview_shows_the_business_and_the_lag(operator, owner: Persona) -> None:  # type: ignore[no-untyped-def]
+    # At noon, so the seeded hours fall on one day, which the page shows as one row.
     now = dt.datetime.now(dt.UTC)
     events = seed_events(owner.account, [owner.key], start=now - dt.timedelta(hours=5), hours=3, per_hour=4)
     usage_rollup()
