@@ -77,6 +77,19 @@ def spec_problems(spec: ServiceSpec) -> list[str]:
     return problems
 
 
+# Declarations already checked in this process, by identity: they are code, and the
+# check (every schema and example) costs more than the rest of a sync, which runs after
+# every migrate and every test database flush.
+_checked_declarations: dict[int, tuple[ServiceSpec, list[str]]] = {}
+
+
+def _declaration_problems(spec: ServiceSpec) -> list[str]:
+    checked = _checked_declarations.get(id(spec))
+    if checked is None or checked[0] is not spec:
+        checked = _checked_declarations[id(spec)] = (spec, spec_problems(spec))
+    return checked[1]
+
+
 def category_for_name(*, name: str) -> Category | None:
     """Return the category with this display name, creating it on first use."""
     name = name.strip()
@@ -153,7 +166,7 @@ def service_sync_builtin(*, spec: ServiceSpec) -> Service:
     set to published only when the service is first added. The default price
     is followed until an operator sets a price for that endpoint.
     """
-    problems = spec_problems(spec)
+    problems = _declaration_problems(spec)
     if problems:
         raise ValueError("Invalid built-in service declaration: " + " ".join(problems))
 
