@@ -12,7 +12,7 @@ from django.shortcuts import render
 from accounts.models import Membership
 from accounts.permissions import PERMISSION_NAMES, VIEW_PERMISSIONS, Permission, has_permission
 from accounts.selectors import membership_for_request, membership_select
-from m3o_web.errors import Forbidden, error_response
+from m3o_web.errors import Forbidden, NotFound, error_response
 
 View = Callable[..., HttpResponse]
 
@@ -29,9 +29,13 @@ def with_membership(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         requested = request.GET.get("account")
         if requested is not None and not membership_select(request, requested):
+            if _wants_json(request):
+                return error_response(NotFound("No such account.", error_id="v1.account_not_found"))
             raise Http404("No such account.")
         membership: Membership | None = membership_for_request(request)
         if membership is None:
+            if _wants_json(request):
+                return error_response(Forbidden("You are not a member of any account.", error_id="v1.role"))
             return HttpResponse("You are not a member of any account.", status=403)
         url_name = request.resolver_match.url_name if request.resolver_match else None
         permission = VIEW_PERMISSIONS.get(url_name or "")
@@ -46,12 +50,17 @@ def with_membership(view: View) -> View:
     return wrapper
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """Return whether the request came from a script that reads the error envelope, not a page."""
+    return "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json"
+
+
 def _forbidden(request: HttpRequest, membership: Membership, permission: Permission) -> HttpResponse:
     message = (
         f"Your role in {membership.account.name} is {membership.role}, which cannot {PERMISSION_NAMES[permission]}. "
         "Ask an owner of the account to change your role."
     )
-    if "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json":
+    if _wants_json(request):
         return error_response(Forbidden(message, error_id="v1.role"))
     request._m3o_membership = membership  # type: ignore[attr-defined]
     return render(request, "accounts/forbidden.html", {"message": message}, status=403)

@@ -31,11 +31,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from catalog.models import Category, Endpoint, EndpointPrice, Service, UpstreamConfig
 from catalog.services import ENDPOINT_DECLARED_FIELDS, SERVICE_DECLARED_FIELDS, operator_fields_record
-from catalog.validation import examples_problems, schema_problems
+from catalog.validation import SchemaValidator, examples_problems, schema_problems
 
 FORMAT = "m3o.catalog"
 VERSION = 1
@@ -227,7 +226,7 @@ def catalog_import(document: Any, *, dry_run: bool = False) -> ImportReport:
 
 
 def _document_problems(document: Any) -> list[str]:
-    validator = Draft202012Validator(DOCUMENT_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = SchemaValidator(DOCUMENT_SCHEMA, format_checker=SchemaValidator.FORMAT_CHECKER)
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda error: list(error.absolute_path)):
         location = ".".join(str(part) for part in error.absolute_path) or "(document)"

@@ -375,6 +375,10 @@ M3O_UNITS_PAST_ALLOWANCE = env.integer("M3O_UNITS_PAST_ALLOWANCE", 1, minimum=0)
 M3O_RATE_LIMIT_PER_KEY = env.integer("M3O_RATE_LIMIT_PER_KEY", 600, minimum=1)
 M3O_RATE_LIMIT_PER_ACCOUNT = env.integer("M3O_RATE_LIMIT_PER_ACCOUNT", 1200, minimum=1)
 M3O_RATE_LIMIT_WINDOW_SECONDS = env.integer("M3O_RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1)
+# Streams one account may hold open at once in each ASGI process. Each stream
+# holds one of the process's Redis pub/sub connections (redis-py 8 pools at most 100 per
+# process by default), so one account cannot take them all.
+M3O_MAX_STREAMS_PER_ACCOUNT = env.integer("M3O_MAX_STREAMS_PER_ACCOUNT", 20, minimum=1)
 # Where calls are charged: "redis" (one script per call, flushed to the database
 # in batches; billing/metering.py) or "database" (one transaction per call).
 M3O_METER = env.choice("M3O_METER", "redis" if REDIS_URL else "database", ("database", "redis"))

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from catalog.validation import SchemaValidator
 from m3o_web.errors import BadRequest, LengthRequired, PayloadTooLarge, UnsupportedMediaType
 
 # A validation error lists at most this many fields, so a body with thousands
@@ -155,9 +156,10 @@ def _is_integer(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-# Draft 2020-12, except that "integer" means a JSON number decoded as an int (see _finite_float).
+# SchemaValidator (Draft 2020-12 with ECMA-262 anchors), except that "integer" means a JSON
+# number decoded as an int (see _finite_float).
 _VALIDATOR_CLASS = validators.extend(
-    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+    SchemaValidator, type_checker=SchemaValidator.TYPE_CHECKER.redefine("integer", _is_integer)
 )
 
 

@@ -278,7 +278,21 @@ async def serve_websocket(scope: Scope, receive: Receive, send: Send, service: s
     except ApiError as error:
         await close(error)
         return
+    try:
+        await _serve_websocket_stream(stream, receive, send, metered=metered, client_closed=client_closed, close=close)
+    finally:
+        stream.release_slot()
 
+
+async def _serve_websocket_stream(
+    stream: Stream,
+    receive: Receive,
+    send: Send,
+    *,
+    metered: bool,
+    client_closed: asyncio.Event,
+    close: Callable[[ApiError | None], Awaitable[None]],
+) -> None:
     async def emit(message: dict[str, Any]) -> bool:
         if client_closed.is_set():
             return False
@@ -362,7 +376,13 @@ async def serve_ndjson(scope: Scope, receive: Receive, send: Send, service: str,
         await send({"type": "http.response.start", "status": error.code, "headers": headers})
         await send({"type": "http.response.body", "body": _encode(error.envelope()).encode()})
         return
+    try:
+        await _serve_ndjson_stream(stream, receive, send)
+    finally:
+        stream.release_slot()
 
+
+async def _serve_ndjson_stream(stream: Stream, receive: Receive, send: Send) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -16,7 +16,12 @@ from typing import Protocol
 
 import redis
 import redis.asyncio
+import structlog
 from django.conf import settings
+
+from m3o_web.errors import ServiceUnavailable
+
+logger = structlog.get_logger(__name__)
 
 # A subscriber that falls this far behind drops the oldest messages rather than
 # letting one slow reader hold memory without bound.
@@ -84,12 +89,24 @@ class MemoryBroker:
                     self._subscribers.pop(channel, None)
 
 
+def _unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The platform cannot serve more streams right now. Reconnect in a few seconds.",
+        error_id="v1.streams_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 class _RedisSubscription:
     def __init__(self, pubsub: redis.asyncio.client.PubSub) -> None:
         self.pubsub = pubsub
 
     async def get(self, timeout: float) -> bytes | None:
-        message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        try:
+            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        except redis.RedisError as exc:
+            logger.warning("Stream subscription lost", error=str(exc))
+            raise _unavailable() from None
         return message["data"] if message else None
 
 
@@ -115,7 +132,13 @@ class RedisBroker:
         if client is None:
             client = self._async_clients[loop] = redis.asyncio.Redis.from_url(self.url)
         pubsub = client.pubsub()
-        await pubsub.subscribe(self.prefix + channel)
+        try:
+            await pubsub.subscribe(self.prefix + channel)
+        except redis.RedisError as exc:
+            # Also MaxConnectionsError: every connection of this process's pool is subscribed already.
+            logger.warning("Stream subscription failed", error=str(exc))
+            await pubsub.aclose()
+            raise _unavailable() from None
         try:
             yield _RedisSubscription(pubsub)
         finally:

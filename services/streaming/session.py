@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,15 @@ from billing.models import UsageEvent
 from billing.metering import CallRecord, Reservation, get_meter
 from billing.quotas import Pricing, account_limits
 from catalog.models import Endpoint
-from m3o_web.errors import ApiError, BadRequest, InternalError, NotFound, ServiceUnavailable, Unauthorized
+from m3o_web.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from services import gateway, registry
 from services.kit import CallContext
 from services.payload import parse_body, validate_body
@@ -74,6 +83,7 @@ class Stream:
         self.message_units = 0
         self.stop_error: ApiError | None = None
         self.stopped = asyncio.Event()
+        self.holds_slot = False
 
     def stop(self, error: ApiError) -> None:
         """End the stream with an error frame."""
@@ -84,6 +94,26 @@ class Stream:
     def leave(self) -> None:
         """End the stream because the client left: nothing more to send."""
         self.stopped.set()
+
+    def take_slot(self) -> None:
+        """Count the stream against its account's open streams in this process, or raise 429 at the limit."""
+        limit = settings.M3O_MAX_STREAMS_PER_ACCOUNT
+        if _streams_per_account[self.key.account_id] >= limit:
+            raise TooManyRequests(
+                f"This account already has {limit} streams open on this server, the maximum. "
+                "Close one before opening another.",
+                error_id="v1.too_many_streams",
+            )
+        _streams_per_account[self.key.account_id] += 1
+        self.holds_slot = True
+
+    def release_slot(self) -> None:
+        """Stop counting the stream against its account; safe to call more than once."""
+        if self.holds_slot:
+            self.holds_slot = False
+            _streams_per_account[self.key.account_id] -= 1
+            if _streams_per_account[self.key.account_id] <= 0:
+                del _streams_per_account[self.key.account_id]
 
     async def pump(self, emit: Emit) -> ApiError | None:
         """Send the handler's messages until it ends, the client leaves or the stream is stopped.
@@ -265,9 +295,15 @@ def _open(*, service: str, endpoint_name: str, credentials: Credentials, raw: by
 
 
 async def open_stream(*, service: str, endpoint: str, credentials: Credentials, raw: bytes) -> Stream:
-    """Run the gateway's checks for a stream request and return the stream, or raise the ApiError."""
+    """Run the gateway's checks for a stream request and return the stream, or raise the ApiError.
+
+    The stream counts against its account's open streams until the caller calls ``release_slot``.
+    """
     try:
-        return await run_sync(_open)(service=service, endpoint_name=endpoint, credentials=credentials, raw=raw)
+        stream = await run_sync(_open)(service=service, endpoint_name=endpoint, credentials=credentials, raw=raw)
+        # On the event loop, with no await between the count and the increment.
+        stream.take_slot()
+        return stream
     except ApiError:
         raise
     except DatabaseError as exc:
@@ -287,6 +323,8 @@ async def open_stream(*, service: str, endpoint: str, credentials: Credentials, 
 
 # Streams open in this process, and the watchdog task that re-checks their keys.
 _open_streams: set[Stream] = set()
+# How many streams each account has open in this process, from opening to close (see Stream.take_slot).
+_streams_per_account: Counter[int] = Counter()
 _watchdog: asyncio.Task[None] | None = None
 
 

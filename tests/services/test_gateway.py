@@ -196,6 +196,25 @@ def test_schema_violation_is_400_with_fields(owner: Persona, body: dict, fields:
 
 
 @pytest.mark.parametrize(
+    ("service", "endpoint", "body", "field"),
+    [
+        ("event", "Publish", {"topic": "orders\n", "message": {"id": 1}}, "topic"),
+        ("mq", "Publish", {"topic": "orders\n", "message": {"id": 1}}, "topic"),
+    ],
+)
+def test_pattern_anchors_reject_a_trailing_newline(
+    owner: Persona, service: str, endpoint: str, body: dict, field: str
+) -> None:
+    """A schema pattern is an ECMA-262 regex: "$" matches only at the end, not before a final newline."""
+    before = owner.balance
+
+    envelope = assert_envelope(owner.call(service, endpoint, body=body), 400, "v1.invalid_request")
+
+    assert field in envelope["fields"]
+    assert_not_charged(owner, before)
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         b"{not json",

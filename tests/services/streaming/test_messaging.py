@@ -195,3 +195,32 @@ def test_notes_events_stream_own_changes_only(owner: Persona, outsider: Persona,
     assert frames[0]["note"]["title"] == "mine"
     assert frames[1]["note"]["text"] == "milk"
     assert frames[2]["note"] == {"id": "n1"}
+
+
+def test_redis_broker_at_capacity_is_503_not_500(settings: Any) -> None:
+    """A process whose Redis connections are all subscribed refuses the next subscription with the envelope."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL")
+    import redis.asyncio
+
+    from m3o_web.errors import ServiceUnavailable
+    from services.streaming.broker import RedisBroker
+
+    broker = RedisBroker(settings.REDIS_URL)
+
+    async def run() -> ServiceUnavailable | None:
+        broker._async_clients[asyncio.get_running_loop()] = redis.asyncio.Redis.from_url(
+            settings.REDIS_URL, max_connections=1
+        )
+        async with broker.subscribe("capacity-test"):
+            try:
+                async with broker.subscribe("capacity-test"):
+                    return None
+            except ServiceUnavailable as error:
+                return error
+
+    error = asyncio.run(run())
+
+    assert error is not None
+    assert error.code == 503
+    assert error.id == "v1.streams_unavailable"

@@ -254,9 +254,20 @@ def test_team_ticket_charges_the_selected_account(owner: Persona) -> None:
 
 
 def test_ticket_for_foreign_account_is_404(owner: Persona, outsider: Persona) -> None:
-    response = owner.client.post(f"{TICKET_PATH}?account={outsider.account.pk}")
+    response = owner.client.post(f"{TICKET_PATH}?account={outsider.account.pk}", headers={"Accept": "application/json"})
 
     assert response.status_code == 404
+    assert response.json()["id"] == "v1.account_not_found"
+    assert str(outsider.account.pk) not in response.json()["detail"]
+
+
+def test_ticket_without_any_membership_is_403_envelope(owner: Persona) -> None:
+    Membership.objects.filter(user=owner.user).delete()
+
+    response = owner.client.post(TICKET_PATH, headers={"Accept": "application/json"})
+
+    assert response.status_code == 403
+    assert response.json()["id"] == "v1.role"
 
 
 @pytest.mark.parametrize("change", ["role", "membership"])

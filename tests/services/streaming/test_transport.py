@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -171,3 +172,55 @@ def test_parallel_streams_never_overdraw_the_balance(owner: Persona, asgi_server
     assert owner.balance == 0
     charged = UsageEvent.objects.filter(account=owner.account, endpoint="Stream").values_list("cost_units", flat=True)
     assert sum(charged) == 7_000
+
+
+def test_open_streams_per_account_are_capped(owner: Persona, outsider: Persona, tmp_path: Path) -> None:
+    """One account cannot hold every stream a process can serve; other accounts still open theirs."""
+    owner.call("mq", "Publish", body={"topic": "idle", "message": {}})
+
+    async def run(url: str) -> tuple[list[Any], int | None, list[Any], int | None, list[Any]]:
+        subscribe = {"topic": "idle"}
+        held = [
+            await websockets.connect(ws_url(url, "mq", "Subscribe"), subprotocols=["m3o", f"m3o-key.{owner.secret}"])
+            for _ in range(2)
+        ]
+        for socket in held:
+            await socket.send(json.dumps(subscribe))
+        await asyncio.sleep(0.5)
+        try:
+            refused, refused_code = await asyncio.wait_for(
+                ws_frames(ws_url(url, "mq", "Subscribe"), subscribe, subprotocols=["m3o", f"m3o-key.{owner.secret}"]),
+                3,
+            )
+        except TimeoutError:
+            refused, refused_code = [], None  # the third stream opened
+        other, other_code = [], None
+        async with websockets.connect(
+            ws_url(url, "mq", "Subscribe"), subprotocols=["m3o", f"m3o-key.{outsider.secret}"]
+        ) as socket:
+            await socket.send(json.dumps(subscribe))
+            try:
+                other.append(json.loads(await asyncio.wait_for(socket.recv(), 1.5)))
+            except TimeoutError:
+                other_code = 0  # still open: the outsider's stream was not refused
+        await held[0].close()
+        await asyncio.sleep(0.5)
+        async with websockets.connect(
+            ws_url(url, "mq", "Subscribe"), subprotocols=["m3o", f"m3o-key.{owner.secret}"]
+        ) as socket:
+            await socket.send(json.dumps(subscribe))
+            try:
+                again = [json.loads(await asyncio.wait_for(socket.recv(), 1.5))]
+            except TimeoutError:
+                again = []
+        await held[1].close()
+        return refused, refused_code, other, other_code, again
+
+    with running_asgi_server(tmp_path, M3O_MAX_STREAMS_PER_ACCOUNT="2") as (url, _):
+        refused, refused_code, other, other_code, again = asyncio.run(run(url))
+
+    assert [frame["id"] for frame in refused] == ["v1.too_many_streams"]
+    assert refused_code == 4429
+    assert other == []
+    assert other_code == 0
+    assert again == []
