@@ -9,9 +9,9 @@ conditional UPDATE reserves, one transaction settles.
 
 ``RedisMeter`` (production) writes no database row per call. One Lua script
 reserves (free quota, balance, debt, spending cap) and a second one settles,
-appending the usage event to a Redis stream. The gateway answers a
-successful call before it settles: ``SettleQueue`` sends the settlements a
-process queued up as one pipeline, from a thread of its own. ``billing.flusher`` moves the
+appending the usage event to a Redis stream. The gateway responds to a
+successful call before settling it: ``SettleQueue`` sends the settlements
+a process has queued as one pipeline, from a thread of its own. ``billing.flusher`` moves the
 stream into PostgreSQL in batches: usage events, one ledger row per account
 and batch for their total, and one balance change per wallet, idempotently
 by request id.
@@ -799,10 +799,10 @@ class RedisMeter:
 
 
 class SettleQueue:
-    """Settles successful calls in the background, many to one Redis round trip.
+    """A background sender of successful calls' settlements, many to one Redis round trip.
 
     A successful call's cost and balance are known from its reservation, so
-    the gateway answers first and queues the settlement here. One thread per
+    the gateway responds first and queues the settlement here. One thread per
     process sends whatever queued up while it sent the previous batch. If the
     process dies before that, the holds expire and those calls are not
     charged, as when a process dies during a call. At exit the queue is

@@ -48,9 +48,9 @@ def record_call(*, service: str, endpoint: str, status: int, seconds: float, uni
 
 @functools.cache
 def _call_metrics(service: str, endpoint: str, status_class: int) -> tuple[Counter, Histogram, Counter]:
-    """The labelled series of one kind of call, looked up once per process: labels() is the costly part.
+    """Return the labelled series of one kind of call, cached per process because labels() is slow.
 
-    Bounded: gateway calls carry catalog names only, or "unknown".
+    The cache is bounded: gateway calls carry catalog names only, or "unknown".
     """
     return (
         CALLS.labels(service, endpoint, f"{status_class}xx"),
