@@ -330,7 +330,7 @@ def meter_flush(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None)
 
     One flusher at a time holds a lock in Redis; a second one returns at once.
     """
-    settle_queue_drain()  # calls this process answered but has not settled yet
+    settle_queue_drain()  # calls this process responded to but has not settled yet
     client = redis_client()
     token = uuid.uuid4().hex
     if not client.set(LOCK_KEY, token, nx=True, px=LOCK_TTL_MS):

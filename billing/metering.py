@@ -859,7 +859,7 @@ class SettleQueue:
             self._meter.settle_many(batch)
         except Exception as exc:
             logger.error(
-                "Calls not settled; their holds expire and they are not charged", calls=len(batch), error=str(exc)
+                "Settlement failed; the calls' reservations expire uncharged", calls=len(batch), error=str(exc)
             )
         finally:
             with self._changed:

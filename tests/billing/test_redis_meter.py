@@ -82,7 +82,7 @@ def test_failed_call_is_recorded_and_not_charged(owner: Persona) -> None:
 def test_flush_redelivered_changes_nothing(owner: Persona) -> None:
     for _ in range(3):
         owner.call()
-    settle_queue_drain()  # the gateway settles successful calls after answering
+    settle_queue_drain()  # the gateway settles successful calls after responding
     client = redis_client()
     entries = client.xrange(STREAM_KEY)
 
@@ -342,7 +342,7 @@ def test_playground_call_is_settled_on_redis(owner: Persona) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_queued_settlements_of_parallel_calls_are_each_charged_once(live_server) -> None:
+def test_parallel_settlements_charged_once(live_server) -> None:
     user = UserFactory()
     account = personal_account(user)
     _, secret = make_key(user)
@@ -369,7 +369,7 @@ def test_queued_settlement_survives_a_script_cache_flush(owner: Persona) -> None
     assert not redis_client().hlen(HOLDS_KEY)
 
 
-def test_settlement_that_cannot_reach_redis_leaves_the_call_uncharged(owner: Persona, monkeypatch) -> None:
+def test_unreachable_settlement_leaves_call_uncharged(owner: Persona, monkeypatch) -> None:
     before = owner.balance
     meter = get_meter()
     assert isinstance(meter, RedisMeter)

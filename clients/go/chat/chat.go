@@ -21,7 +21,7 @@ func New(client *transport.Client) *Service {
 
 // CreateRequest is the request of Create.
 type CreateRequest struct {
-	// What the room is for.
+	// The room's purpose.
 	Description string `json:"description,omitempty"`
 
 	// The room's id.

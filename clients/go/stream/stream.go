@@ -21,7 +21,7 @@ func New(client *transport.Client) *Service {
 
 // CreateChannelRequest is the request of CreateChannel.
 type CreateChannelRequest struct {
-	// What the channel is for.
+	// The channel's purpose.
 	Description string `json:"description,omitempty"`
 
 	// The channel's name: 1 to 128 letters, digits, '_', '.' or '-'. Channels belong to your account.

@@ -78,7 +78,7 @@ SERVICE = register(
                     {
                         "id": ROOM_ID,
                         "name": {"type": "string", "minLength": 1, "maxLength": 1000, "description": "The room's name."},
-                        "description": {"type": "string", "maxLength": 10_000, "description": "What the room is for."},
+                        "description": {"type": "string", "maxLength": 10_000, "description": "The room's purpose."},
                         "user_ids": {
                             "type": "array",
                             "items": USER_ID,

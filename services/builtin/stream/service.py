@@ -11,7 +11,7 @@ CHANNEL_NAME = {
     "pattern": "^[A-Za-z0-9_.-]{1,128}$",
     "description": "The channel's name: 1 to 128 letters, digits, '_', '.' or '-'. Channels belong to your account.",
 }
-DESCRIPTION = {"type": "string", "maxLength": 1000, "description": "What the channel is for."}
+DESCRIPTION = {"type": "string", "maxLength": 1000, "description": "The channel's purpose."}
 TEXT = {"type": "string", "minLength": 1, "maxLength": 10_000, "description": "The message's text."}
 CHANNEL = response_object(
     {"name": {"type": "string"}, "description": {"type": "string"}, "created": {"type": "string", "format": "date-time"}}

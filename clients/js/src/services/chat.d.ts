@@ -3,7 +3,7 @@
 import type { Transport } from "../core.js";
 
 export interface CreateRequest {
-  /** What the room is for. */
+  /** The room's purpose. */
   description?: string;
   /** The room's id. */
   id?: string;

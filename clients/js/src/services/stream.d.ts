@@ -3,7 +3,7 @@
 import type { Transport } from "../core.js";
 
 export interface CreateChannelRequest {
-  /** What the channel is for. */
+  /** The channel's purpose. */
   description?: string;
   /**
    * The channel's name: 1 to 128 letters, digits, '_', '.' or '-'. Channels belong to your

@@ -10,7 +10,7 @@ from m3o._transport import Transport, compact  # noqa: F401
 
 
 class CreateRequest(TypedDict):
-    # What the room is for.
+    # The room's purpose.
     description: NotRequired[str]
     # The room's id.
     id: NotRequired[str]
@@ -210,7 +210,7 @@ class ChatService:
 
         Args:
             name: The room's name.
-            description: What the room is for.
+            description: The room's purpose.
             id: The room's id.
             user_ids: The room's first members; invite more later.
         """

@@ -10,7 +10,7 @@ from m3o._transport import Transport, compact  # noqa: F401
 
 
 class CreateChannelRequest(TypedDict):
-    # What the channel is for.
+    # The channel's purpose.
     description: NotRequired[str]
     # The channel's name: 1 to 128 letters, digits, '_', '.' or '-'. Channels belong to your
     # account.
@@ -108,7 +108,7 @@ class StreamService:
         Args:
             name: The channel's name: 1 to 128 letters, digits, '_', '.' or '-'. Channels belong to
                 your account.
-            description: What the channel is for.
+            description: The channel's purpose.
         """
         return self._transport.call('stream', 'CreateChannel', compact({'name': name, 'description': description}))  # type: ignore[no-any-return]
 
