@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,17 +126,28 @@ def descendants(pid: int) -> list[int]:
 
 
 def start_celery(env: dict[str, str], var_dir: Path) -> dict[str, subprocess.Popen]:
-    """Start a Celery worker and Celery beat as deploy/compose.yaml runs them, logging to ``var_dir``."""
+    """Start a Celery worker and Celery beat as deploy/compose.yaml runs them, logging to ``var_dir``.
+
+    Returns once both have started, so that the memory samples begin after start-up.
+    """
     processes = {}
-    for role, command in (
-        ("celery worker", ["worker", "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]),
-        ("celery beat", ["beat", "--loglevel", "WARNING", "--schedule", str(var_dir / "celerybeat-schedule")]),
+    ready = {}
+    for role, command, line in (
+        ("celery worker", ["worker", "--concurrency", "1", "--without-gossip", "--without-mingle"], " ready."),
+        ("celery beat", ["beat", "--schedule", str(var_dir / "celerybeat-schedule")], "beat: Starting..."),
     ):
-        log = (var_dir / f"{role.replace(' ', '-')}.log").open("w")
+        path = var_dir / f"{role.replace(' ', '-')}.log"
         processes[role] = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "m3o_web", *command],
-            cwd=ROOT, env={**env, "M3O_VAR_DIR": str(var_dir)}, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "celery", "-A", "m3o_web", *command, "--loglevel", "INFO"],
+            cwd=ROOT, env={**env, "M3O_VAR_DIR": str(var_dir)}, stdout=path.open("w"), stderr=subprocess.STDOUT,
         )
+        ready[role] = (path, line)
+    deadline = time.monotonic() + 120
+    for role, (path, line) in ready.items():
+        while line not in path.read_text():
+            if processes[role].poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"{role} did not start; its log:\n{path.read_text()[-2000:]}")
+            time.sleep(0.2)
     return processes
 
 
