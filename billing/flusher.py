@@ -2,8 +2,10 @@
 
 ``meter_flush`` (Celery beat, every ``M3O_METER_FLUSH_SECONDS``) reads the
 meter's event stream in order and, per batch, in one transaction: inserts the
-usage events, one ledger row per charged call and one balance change per
-wallet. Only after that commits are the entries deleted from the stream.
+usage events, the ledger rows for their charges and one balance change per
+wallet. Only after that commits are the entries deleted from the stream. A
+stream entry contains one usage event, or the events of the calls the gateway
+settled together (``metering.SettleQueue``), one line each.
 
 The ledger gets one usage row per account and month in each batch, for the
 total of the charged events the batch inserted ("<n> charged calls"); the
@@ -339,14 +341,14 @@ def meter_flush(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None)
     try:
         batches = 0
         while max_batches is None or batches < max_batches:
-            entries = client.xrange(STREAM_KEY, count=batch_size)
-            if not entries:
+            entry_ids, lines = stream_batch_read(client, batch_size)
+            if not entry_ids:
                 break
-            result = usage_lines_write([fields[b"v"] for _, fields in entries])
+            result = usage_lines_write(lines)
             # Only now, after the commit: a crash before this line makes the next flush redo the batch, harmlessly.
-            client.xdel(STREAM_KEY, *[entry_id for entry_id, _ in entries])
+            client.xdel(STREAM_KEY, *entry_ids)
             client.eval(_EXTEND, 1, LOCK_KEY, token, LOCK_TTL_MS)
-            events += len(entries)
+            events += len(lines)
             inserted += result.inserted
             charged += result.charged_units
             batches += 1
@@ -359,6 +361,32 @@ def meter_flush(*, batch_size: int = BATCH_SIZE, max_batches: int | None = None)
             "Meter flushed", events=events, inserted=inserted, charged_units=charged, holds_released=released
         )
     return FlushResult(events, inserted, charged, released, counters)
+
+
+def stream_batch_read(client: redis.Redis, batch_size: int) -> tuple[list[bytes], list[bytes]]:
+    """Read the oldest stream entries with about ``batch_size`` usage lines; return their ids and the lines.
+
+    An entry contains one line, or many when the settle queue charged a batch
+    of calls at once. Entries are read in chunks sized by the lines per entry
+    seen so far, and the batch ends with the entry that reaches
+    ``batch_size``, so it has fewer lines than ``batch_size`` plus one entry's.
+    """
+    entry_ids: list[bytes] = []
+    lines: list[bytes] = []
+    start: bytes | str = "-"
+    want = batch_size
+    while want > 0:
+        chunk = client.xrange(STREAM_KEY, min=start, count=want)
+        for entry_id, fields in chunk:
+            entry_ids.append(entry_id)
+            lines.extend(fields[b"v"].split(b"\n"))
+            if len(lines) >= batch_size:
+                return entry_ids, lines
+        if len(chunk) < want:
+            break
+        start = b"(" + chunk[-1][0]
+        want = (batch_size - len(lines)) * len(entry_ids) // len(lines)
+    return entry_ids, lines
 
 
 def holds_release_stale(client: redis.Redis) -> int:

@@ -84,6 +84,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from billing.models import FreeUsage, Hold, LedgerEntry, UsageEvent, Wallet
+from billing.redis_scripts import ScriptRunner
 from billing.quotas import ALLOWANCE_SCOPE, FreeCall, Pricing, call_cost, free_call_return, month_start
 
 logger = structlog.get_logger(__name__)
@@ -532,6 +533,32 @@ return {charged, false}
 """
 )
 
+# Charges successful calls whose responses went out already (SettleQueue), many in one run.
+# KEYS: holds, stream. ARGV: per call, its request id and its event's line up to the cost and after it.
+# Appends the charged calls' events as one stream entry, one line each, and returns the
+# request ids that had no hold (settled already, or released when the hold expired).
+_SETTLE_SENT = """
+local ids = {}
+for i = 1, #ARGV, 3 do table.insert(ids, ARGV[i]) end
+local holds = redis.call('HMGET', KEYS[1], unpack(ids))
+local settled, lines, missing = {}, {}, {}
+for i = 1, #ids do
+  local hold = holds[i]
+  if hold then
+    table.insert(settled, ids[i])
+    local cost = string.sub(hold, 1, string.find(hold, '|', 1, true) - 1)
+    table.insert(lines, ARGV[3 * i - 1] .. cost .. ARGV[3 * i])
+  else
+    table.insert(missing, ids[i])
+  end
+end
+if #settled > 0 then
+  redis.call('HDEL', KEYS[1], unpack(settled))
+  redis.call('XADD', KEYS[2], '*', 'v', table.concat(lines, '\\n'))
+end
+return missing
+"""
+
 # KEYS: holds, wallet, free counter, (unused), (unused), free-dirty set. ARGV: request id, expected hold value.
 _RELEASE = (
     _SPLIT
@@ -586,10 +613,12 @@ class RedisMeter:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
+        self._scripts = ScriptRunner(client)
         # Made by settle_later on first use, so that a meter on another Redis has its own.
         self.settle_queue: SettleQueue | None = None
         self._reserve = client.register_script(_RESERVE)
         self._settle = client.register_script(_SETTLE)
+        self._settle_sent = client.register_script(_SETTLE_SENT)
         self._release = client.register_script(_RELEASE)
         self._load_script = client.register_script(_LOAD)
 
@@ -677,30 +706,28 @@ class RedisMeter:
         return Settlement(charged_units=charged, balance_units=int(balance))
 
     def settle_many(self, calls: list[tuple[CallRecord, Reservation]]) -> None:
-        """Settle calls whose responses went out already, in one round trip.
+        """Charge successful calls whose responses went out already, in one script run.
 
         The callers already know each call's cost and balance, so only
         failures are reported (logged). Settling is idempotent by request id,
         so after a connection error the whole batch is sent once more.
         """
+        at = timezone.now()
+        args: list[str] = []
+        for record, reservation in calls:
+            if not is_chargeable(record.status_code):
+                raise ValueError(f"settle_many charges successful calls only; {record.request_id} failed")
+            args.append(record.request_id)
+            args.extend(usage_line_parts(record, at=at))
         for attempt in range(2):
-            pipe = self._redis.pipeline(transaction=False)
-            for record, reservation in calls:
-                keys, args = self._settle_arguments(record, reservation)
-                pipe.evalsha(self._settle.sha, len(keys), *keys, *args)
             try:
-                results = pipe.execute(raise_on_error=False)
+                missing = self._scripts.run(self._settle_sent, [HOLDS_KEY, STREAM_KEY], args)
                 break
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if attempt:
                     raise MeterUnavailable(str(exc)) from exc
-        for (record, reservation), result in zip(calls, results):
-            if isinstance(result, redis.exceptions.NoScriptError):
-                self.settle(record=record, reservation=reservation)  # the Script object loads it
-            elif isinstance(result, Exception):
-                logger.error("Call not settled", request_id=record.request_id, error=str(result))
-            else:
-                self._charged(record, result[0])
+        for request_id in missing:
+            logger.warning("Call already settled or its hold expired", request_id=request_id.decode())
 
     def _settle_arguments(self, record: CallRecord, reservation: Reservation | None) -> tuple[list[str], list[Any]]:
         scope_key = NO_KEY
@@ -793,7 +820,7 @@ class RedisMeter:
 
     def _run(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
         try:
-            return script(keys=keys, args=args)
+            return self._scripts.run(script, keys, args)
         except redis.RedisError as exc:
             raise MeterUnavailable(str(exc)) from exc
 

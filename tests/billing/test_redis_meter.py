@@ -13,13 +13,24 @@ import time_machine
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from billing.flusher import UsageRow, meter_flush, usage_lines_write, usage_rows_write
-from billing.metering import HOLDS_KEY, STREAM_KEY, RedisMeter, get_meter, redis_client, settle_queue_drain
+from billing.flusher import UsageRow, meter_flush, stream_batch_read, usage_lines_write, usage_rows_write
+from billing.metering import (
+    HOLDS_KEY,
+    STREAM_KEY,
+    CallRecord,
+    RedisMeter,
+    Reservation,
+    SettleQueue,
+    get_meter,
+    redis_client,
+    settle_queue_drain,
+)
 from billing.models import FreeUsage, Hold, LedgerEntry, UsageEvent, Wallet
 from billing.quotas import Pricing
 from billing.services import wallet_apply, wallet_reconcile
 from catalog.models import Endpoint
 from tests.conftest import Persona
+from tests.processes import free_port
 from tests.factories import UserFactory, make_key, personal_account, set_price
 
 PRICE = 1_000
@@ -103,7 +114,7 @@ def test_flusher_killed_before_commit_loses_nothing(owner: Persona) -> None:
     for _ in range(2):
         owner.call()
     settle_queue_drain()
-    lines = [fields[b"v"] for _, fields in redis_client().xrange(STREAM_KEY)]
+    lines = [line for _, fields in redis_client().xrange(STREAM_KEY) for line in fields[b"v"].split(b"\n")]
     with pytest.raises(RuntimeError), transaction.atomic():
         usage_lines_write(lines)
         raise RuntimeError("killed")  # the transaction rolls back, as when the process dies
@@ -324,6 +335,60 @@ def test_two_flushers_at_once_charge_once() -> None:
     assert wallet_reconcile(account_id=account.pk).ok
 
 
+def test_settlements_sent_twice_charge_once(owner: Persona) -> None:
+    meter = get_meter()
+    assert isinstance(meter, RedisMeter)
+    pricing = Pricing(endpoint_id=1, price_units=PRICE, free_quota=0, allowance=0, past_allowance_units=0)
+    calls = [
+        (
+            CallRecord(f"req-{i}", owner.account.pk, None, "helloworld", "Call", 200, 1),
+            meter.reserve(account_id=owner.account.pk, request_id=f"req-{i}", pricing=pricing),
+        )
+        for i in range(3)
+    ]
+
+    meter.settle_many(calls)
+    meter.settle_many(calls)  # a batch resent after a connection error
+    result = meter_flush()
+
+    assert (result.events, result.inserted, result.charged_units) == (3, 3, 3 * PRICE)
+    assert redis_client().xlen(STREAM_KEY) == 0
+    assert usage_charges(owner.account.pk) == 3
+    assert not redis_client().hlen(HOLDS_KEY)
+
+
+def test_settle_many_refuses_failed_calls(owner: Persona) -> None:
+    meter = get_meter()
+    assert isinstance(meter, RedisMeter)
+    failed = CallRecord("req-failed", owner.account.pk, None, "helloworld", "Call", 500, 1)
+
+    with pytest.raises(ValueError, match="successful calls only"):
+        meter.settle_many([(failed, Reservation(cost_units=PRICE, free_scope="", month=dt.date(2027, 1, 1)))])
+    assert redis_client().xlen(STREAM_KEY) == 0
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 7, 100])
+def test_stream_batch_size_counts_lines(batch_size: int) -> None:
+    client = redis_client()
+    client.delete(STREAM_KEY)
+    sizes = [1, 5, 1, 1, 12, 3, 1, 1, 1, 8]  # lines per entry: single calls and settled batches
+    expected = [f"line-{i}".encode() for i in range(sum(sizes))]
+    remaining = iter(expected)
+    for size in sizes:
+        client.xadd(STREAM_KEY, {"v": b"\n".join(next(remaining) for _ in range(size))})
+
+    read: list[bytes] = []
+    while True:
+        entry_ids, lines = stream_batch_read(client, batch_size)
+        if not entry_ids:
+            break
+        assert len(lines) < batch_size + max(sizes)
+        read.extend(lines)
+        client.xdel(STREAM_KEY, *entry_ids)
+
+    assert read == expected
+
+
 def test_usage_line_round_trips_awkward_text() -> None:
     from billing.flusher import _row_from_line, usage_line
 
@@ -374,13 +439,11 @@ def test_unreachable_settlement_leaves_call_uncharged(owner: Persona, monkeypatc
     meter = get_meter()
     assert isinstance(meter, RedisMeter)
 
-    def unreachable(*args, **kwargs):
-        raise redis.ConnectionError("Redis went away")
-
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=1)  # nothing listens there
     with monkeypatch.context() as patch:
-        patch.setattr(redis.client.Pipeline, "execute", unreachable)
+        patch.setattr(meter, "settle_queue", SettleQueue(RedisMeter(unreachable)))
         assert owner.call().status_code == 200
-        settle_queue_drain()
+        meter.settle_queue.drain()
 
     # The hold stays and expires; the flusher then gives it back: nothing charged, nothing recorded.
     assert redis_client().hlen(HOLDS_KEY) == 1

@@ -1,0 +1,88 @@
+"""Run the meter's Lua scripts on Redis with little work per call.
+
+Every gateway call runs the meter's reserve script once, so the cost of one
+script call is part of every call's cost. redis-py's command path checks a
+connection out of its pool, wraps the call in retry and observability code
+and encodes each argument in Python. For a script with two dozen arguments
+that took about 85 µs of CPU time per call on the benchmark machine (2
+cores, redis-py 8.2), against about 10 µs for the round trip itself.
+
+``ScriptRunner`` keeps redis-py's connections, made with the client's own
+connection class and settings (address, database, password, TLS, timeouts),
+and skips the rest: hiredis packs the whole command in one call, and idle
+connections wait in a list.
+
+Failures are redis-py's exceptions, as with the client: ``ConnectionError``
+or ``TimeoutError`` when Redis cannot be reached, ``ResponseError`` for an
+error reply. A script is sent by its SHA1 and loaded once more when Redis
+does not have it (after a restart or SCRIPT FLUSH).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import hiredis
+import redis
+from redis.commands.core import Script
+from redis.connection import AbstractConnection
+
+
+class ScriptRunner:
+    """Runs registered scripts (``Redis.register_script``) on connections like the client's own."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        pool = client.connection_pool
+        self._connection_class = pool.connection_class
+        self._connection_kwargs = dict(pool.connection_kwargs)
+        self._idle: list[AbstractConnection] = []
+        self._pid = os.getpid()
+
+    def run(self, script: Script, keys: list[Any], args: list[Any]) -> Any:
+        """Run ``script`` with ``keys`` and ``args`` (str, bytes or int) and return its reply."""
+        command = hiredis.pack_command(("EVALSHA", script.sha, len(keys), *keys, *args))
+        try:
+            return self._request(command)
+        except redis.exceptions.NoScriptError:
+            self._request(hiredis.pack_command(("SCRIPT", "LOAD", script.script)))
+            return self._request(command)
+
+    def _request(self, command: bytes) -> Any:
+        connection = self._checkout()
+        try:
+            connection.send_packed_command([command], check_health=False)
+            reply = connection.read_response()
+        except redis.ResponseError:
+            self._idle.append(connection)  # the error reply was read in full, so the connection is still usable
+            raise
+        except BaseException:
+            connection.disconnect()
+            raise
+        self._idle.append(connection)
+        return reply
+
+    def _checkout(self) -> AbstractConnection:
+        """Return an idle connection that is still open, or a new one.
+
+        An idle connection with something to read was closed by Redis (a
+        restart, or a client timeout), so it is dropped before use, as
+        redis-py's pool does.
+        """
+        if self._pid != os.getpid():
+            # After a fork the parent's sockets are not this process's to use.
+            self._pid, self._idle = os.getpid(), []
+        while True:
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                break
+            try:
+                if not connection.can_read(timeout=0):
+                    return connection
+            except redis.ConnectionError:
+                pass
+            connection.disconnect()
+        connection = self._connection_class(**self._connection_kwargs)
+        connection.connect()
+        return connection
