@@ -105,9 +105,19 @@ def _epochs_seen(values: list[bytes | None]) -> Epochs:
     return _seen_epochs
 
 
+# The guard of the epochs last seen, built once per change of them rather than per call.
+_last_guard: tuple[Epochs, EpochGuard] | None = None
+
+
 def _guard(epochs: Epochs) -> EpochGuard:
+    global _last_guard
+    last = _last_guard
+    if last is not None and last[0] is epochs:
+        return last[1]
     values = tuple(value if isinstance(value, bytes) else None for value in map(epochs.get, EPOCH_NAMES))
-    return EpochGuard(keys=tuple(epoch_redis_key(name) for name in EPOCH_NAMES), values=values)
+    guard = EpochGuard(keys=tuple(epoch_redis_key(name) for name in EPOCH_NAMES), values=values)
+    _last_guard = (epochs, guard)
+    return guard
 
 
 @csrf_exempt

@@ -186,11 +186,28 @@ def _describe(error: ValidationError) -> dict[str, str]:
     return {_field_path(path): error.message}
 
 
+# Validators by the identity of the schema object: the catalog cache hands the gateway the
+# same endpoint, and so the same schema dict, on every call until the catalog changes.
+# Each entry keeps its schema alive, so no other object can take its id meanwhile.
+_by_identity: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    entry = _by_identity.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if len(_by_identity) >= 1024:
+        _by_identity.clear()
+    _by_identity[id(schema)] = (schema, validator)
+    return validator
+
+
 def validate_body(body: dict[str, Any], schema: dict[str, Any]) -> None:
     """Raise BadRequest with a ``fields`` map naming every field that breaks the schema."""
     if not schema:
         return
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator_for(schema)
     fields: dict[str, str] = {}
     for error in validator.iter_errors(body):
         for name, message in _describe(error).items():
