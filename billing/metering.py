@@ -58,8 +58,9 @@ Only what lives in Redis alone can be lost: usage events not yet flushed
 what Redis's own persistence loses) and free-call counts not yet copied to
 PostgreSQL. Those calls are then neither charged nor recorded: customers are
 never charged for a lost call, nor twice for one. A web process that dies
-loses the same way the settlements it had queued but not sent (a few
-milliseconds of calls): their holds expire and they are not charged. Nothing in PostgreSQL is
+loses the same way the settlements it had queued but not sent (the calls of
+``SettleQueue.LINGER_SECONDS``, 10 ms, and of one round trip): their holds
+expire and they are not charged. Nothing in PostgreSQL is
 touched, and the next call reloads the account from PostgreSQL. Redis must
 run with ``maxmemory-policy noeviction``, as evicting ``w:<account>`` alone
 would lose its unflushed charges the same way.
@@ -71,6 +72,7 @@ import atexit
 import datetime as dt
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -421,50 +423,63 @@ end
 # cost); 2 spending cap (balance, cap, spent, cost); 1 reserved (cost, balance after, scope).
 _RESERVE = """
 local epochs = tonumber(ARGV[12])
-local current, changed = {-3}, false
-for i = 1, epochs do
-  local value = redis.call('GET', KEYS[8 + i]) or ''
-  table.insert(current, value)
-  if value ~= ARGV[12 + i] then changed = true end
+if epochs > 0 then
+  local current = redis.call('MGET', unpack(KEYS, 9, 8 + epochs))
+  local changed = false
+  for i = 1, epochs do
+    current[i] = current[i] or ''
+    if current[i] ~= ARGV[12 + i] then changed = true end
+  end
+  if changed then
+    table.insert(current, 1, -3)
+    return current
+  end
 end
-if changed then return current end
 
-local function missing(key) return redis.call('EXISTS', key) == 0 end
 local price, quota, allowance = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if missing(KEYS[1]) or missing(KEYS[2]) then return {-1} end
-if quota > 0 and missing(KEYS[4]) then return {-1} end
-if price <= 0 and allowance > 0 and missing(KEYS[5]) then return {-1} end
+local snapshot = redis.call('HMGET', KEYS[1], 'credit', 'debt', 'cap')
+local wallet = redis.call('HMGET', KEYS[2], 'used', 'month', 'spent')
+if not snapshot[1] or not wallet[1] then return {-1} end
+local free_used, allowance_used = 0, 0
+if quota > 0 then
+  free_used = redis.call('GET', KEYS[4])
+  if not free_used then return {-1} end
+end
+if price <= 0 and allowance > 0 then
+  allowance_used = redis.call('GET', KEYS[5])
+  if not allowance_used then return {-1} end
+end
 
+-- Count first and take the call back if it is over a limit: one command per counter
+-- for the calls that pass. A counter's window starts with its first call.
 local key_count, account_count = 0, 0
 local key_limit, account_limit = tonumber(ARGV[9]), tonumber(ARGV[10])
 if key_limit > 0 then
-  key_count = tonumber(redis.call('GET', KEYS[7]) or '0')
-  account_count = tonumber(redis.call('GET', KEYS[8]) or '0')
-  if key_count >= key_limit or account_count >= account_limit then return {3, key_count, account_count} end
   key_count = redis.call('INCR', KEYS[7])
   account_count = redis.call('INCR', KEYS[8])
   if key_count == 1 then redis.call('EXPIRE', KEYS[7], tonumber(ARGV[11])) end
   if account_count == 1 then redis.call('EXPIRE', KEYS[8], tonumber(ARGV[11])) end
+  if key_count > key_limit or account_count > account_limit then
+    redis.call('DECR', KEYS[7])
+    redis.call('DECR', KEYS[8])
+    return {3, key_count - 1, account_count - 1}
+  end
 end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {-2, key_count, account_count} end
 
-local snapshot = redis.call('HMGET', KEYS[1], 'credit', 'debt', 'cap')
 local credit, debt, cap = tonumber(snapshot[1]), tonumber(snapshot[2]), tonumber(snapshot[3])
-local wallet = redis.call('HMGET', KEYS[2], 'used', 'month', 'spent')
 local used, spent = tonumber(wallet[1]), tonumber(wallet[3]) or 0
-if wallet[2] ~= ARGV[6] then
-  spent = 0
-  redis.call('HSET', KEYS[2], 'month', ARGV[6], 'spent', 0)
-end
+local new_month = wallet[2] ~= ARGV[6]
+if new_month then spent = 0 end
 local balance = credit - used
 if debt > 0 then return {0, key_count, account_count, balance, price} end
 
 local cost, scope = -1, ''
-if quota > 0 and tonumber(redis.call('GET', KEYS[4])) < quota then
+if quota > 0 and tonumber(free_used) < quota then
   cost, scope = 0, ARGV[7]
 end
 if cost < 0 and price > 0 then cost = price end
-if cost < 0 and allowance > 0 and tonumber(redis.call('GET', KEYS[5])) < allowance then
+if cost < 0 and allowance > 0 and tonumber(allowance_used) < allowance then
   cost, scope = 0, 'allowance'
 end
 if cost < 0 then cost = tonumber(ARGV[5]) end
@@ -473,7 +488,11 @@ if cost > 0 then
   if balance < cost then return {0, key_count, account_count, balance, cost} end
   if cap and spent + cost > cap then return {2, key_count, account_count, balance, cap, spent, cost} end
   redis.call('HINCRBY', KEYS[2], 'used', cost)
-  redis.call('HINCRBY', KEYS[2], 'spent', cost)
+  if new_month then
+    redis.call('HSET', KEYS[2], 'month', ARGV[6], 'spent', cost)
+  else
+    redis.call('HINCRBY', KEYS[2], 'spent', cost)
+  end
 elseif scope == 'allowance' then
   redis.call('INCR', KEYS[5])
   redis.call('SADD', KEYS[6], KEYS[5])
@@ -830,13 +849,17 @@ class SettleQueue:
 
     A successful call's cost and balance are known from its reservation, so
     the gateway responds first and queues the settlement here. One thread per
-    process sends whatever queued up while it sent the previous batch. If the
-    process dies before that, the holds expire and those calls are not
-    charged, as when a process dies during a call. At exit the queue is
-    drained.
+    process waits LINGER_SECONDS after the first call queues, then sends what
+    queued up meanwhile, so that under load one round trip settles many
+    calls. If the process dies before that, the holds expire and those calls
+    are not charged, as when a process dies during a call. At exit the queue
+    is drained.
     """
 
     MAX_BATCH = 500
+    # Each round trip costs the web process far more CPU time than packing one
+    # more call into it, so the thread waits this long for more calls first.
+    LINGER_SECONDS = 0.01
 
     def __init__(self, meter: RedisMeter) -> None:
         self._meter = meter
@@ -878,7 +901,8 @@ class SettleQueue:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._pending)
-            if batch := self._take():
+            time.sleep(self.LINGER_SECONDS)
+            while batch := self._take():
                 self._send(batch)
 
     def _send(self, batch: list[tuple[CallRecord, Reservation]]) -> None:

@@ -98,6 +98,14 @@ def redis_meter(settings: Any) -> Iterator[None]:
     settle_queue_drain()  # no queued settlement outlives its test
 
 
+@pytest.fixture(params=["database", "redis"])
+def meter(request: pytest.FixtureRequest, settings: Any) -> str:
+    """Run the test once on each meter; the Redis run is skipped without REDIS_URL."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_meter")
+    return request.param
+
+
 @dataclass
 class Persona:
     """A signed-up, verified user with a personal account and one all-services key."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 
 import pytest
 import redis
 from django.conf import settings
 
-from billing.redis_scripts import ScriptRunner
+from billing.redis_scripts import IDLE_CHECK_SECONDS, ScriptRunner
 from tests.processes import free_port
 
 pytestmark = pytest.mark.redis
@@ -58,6 +59,7 @@ def test_closed_connection_replaced_before_use(client: redis.Redis, counter: str
     assert killed
     for client_id in killed:
         client.client_kill_filter(_id=client_id)
+    time.sleep(IDLE_CHECK_SECONDS)  # a Redis restart takes longer than this
 
     assert runner.run(incr, [counter], [1]) == 2  # no error from the dead connection
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from billing.models import Plan, Subscription
 from catalog.models import Service
 from catalog.services import service_status_change
 from tests.conftest import Persona
 from tests.factories import set_price
-
-
-@pytest.fixture(params=["database", "redis"])
-def meter(request: pytest.FixtureRequest, settings) -> str:
-    if request.param == "redis":
-        request.getfixturevalue("redis_meter")
-    return request.param
 
 
 def test_price_change_applies_to_next_call(owner: Persona, meter: str) -> None:

@@ -1,4 +1,4 @@
-"""Rate limits per key and per account, with RateLimit-* headers."""
+"""Rate limits per key and per account, with RateLimit-* headers, on both meters."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def tight_limits(settings) -> None:
     settings.M3O_RATE_LIMIT_WINDOW_SECONDS = 3600
 
 
-def test_every_response_carries_rate_limit_headers(owner: Persona, tight_limits: None) -> None:
+def test_every_response_carries_rate_limit_headers(owner: Persona, tight_limits: None, meter: str) -> None:
     for body, status in (({"name": "A"}, 200), ({}, 400)):
         response = owner.call(body=body)
         assert response.status_code == status
@@ -25,7 +25,7 @@ def test_every_response_carries_rate_limit_headers(owner: Persona, tight_limits:
     assert response["RateLimit-Remaining"] == "1"
 
 
-def test_key_over_limit_gets_429(owner: Persona, tight_limits: None) -> None:
+def test_key_over_limit_gets_429(owner: Persona, tight_limits: None, meter: str) -> None:
     for _ in range(3):
         assert owner.call().status_code == 200
     before = owner.balance
@@ -39,7 +39,7 @@ def test_key_over_limit_gets_429(owner: Persona, tight_limits: None) -> None:
     assert owner.balance == before
 
 
-def test_account_limit_spans_its_keys(owner: Persona, tight_limits: None) -> None:
+def test_account_limit_spans_its_keys(owner: Persona, tight_limits: None, meter: str) -> None:
     _, second = make_key(owner.user, name="second")
     statuses = [owner.call().status_code for _ in range(3)]
     owner.secret = second
@@ -47,7 +47,7 @@ def test_account_limit_spans_its_keys(owner: Persona, tight_limits: None) -> Non
     assert statuses == [200, 200, 200, 200, 200, 429]
 
 
-def test_unauthenticated_calls_do_not_count(owner: Persona, tight_limits: None) -> None:
+def test_unauthenticated_calls_do_not_count(owner: Persona, tight_limits: None, meter: str) -> None:
     for _ in range(5):
         owner.client.post("/v1/helloworld/Call", data="{}", content_type="application/json")
     assert owner.call().status_code == 200
