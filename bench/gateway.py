@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Gateway benchmark: POST /v1/helloworld/Call against a bare baseline, in one run.
 
-Starts granian (one worker by default) on loopback with PostgreSQL and Redis,
-creates an account and key, and loads both endpoints with wrk in alternating
-rounds after a warm-up:
+Starts granian on loopback (two workers by default, as deploy/ runs it) with
+PostgreSQL and Redis, creates an account and key, and loads both endpoints
+with wrk in alternating rounds after a warm-up:
 
 1. maximum load: each round keeps --connections requests in flight;
 2. offered load: both endpoints at the same rate, half the gateway's maximum
@@ -14,7 +14,7 @@ meter and checks the money invariants: the usage ledger equals the
 successful calls times the price, every wallet reconciles with its ledger
 and no balance is below zero.
 
-Usage: .venv/bin/python bench/gateway.py [--rounds 3] [--seconds 10] [--connections 32] [--workers 1]
+Usage: .venv/bin/python bench/gateway.py [--rounds 3] [--seconds 10] [--connections 32] [--workers 2]
 Needs wrk (apt-get install wrk), PostgreSQL and Redis (DATABASE_URL, REDIS_URL;
 defaults to the local servers and a database named m3o_bench).
 """
@@ -89,7 +89,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per endpoint (default 3)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each round in seconds (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent wrk connections (default 32)")
-    parser.add_argument("--workers", type=int, default=1, help="granian worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="granian worker processes (default 2, as deploy/ runs the web app)"
+    )
     parser.add_argument(
         "--paced-connections", type=int, default=8, help="wrk connections for the offered-load rounds (default 8)"
     )

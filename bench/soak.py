@@ -174,7 +174,9 @@ def main() -> None:
     parser.add_argument("--probe-seconds", type=int, default=20, help="length of the maximum-throughput run (default 20)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections for the maximum (default 16)")
     parser.add_argument("--paced-connections", type=int, default=8, help="wrk connections for the soak (default 8)")
-    parser.add_argument("--workers", type=int, default=1, help="granian worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="granian worker processes (default 2, as deploy/ runs the web app)"
+    )
     parser.add_argument("--sample-seconds", type=float, default=10.0, help="seconds between RSS samples (default 10)")
     parser.add_argument(
         "--max-growth-mib", type=float, default=20.0,
