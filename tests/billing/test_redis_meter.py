@@ -24,6 +24,7 @@ from billing.metering import (
     RedisMeter,
     Reservation,
     SettleQueue,
+    SpendingCapReached,
     get_meter,
     redis_client,
     settle_queue_drain,
@@ -490,3 +491,31 @@ def test_settle_resend_after_dropped_connections(owner: Persona) -> None:
     assert result.charged_units == 3 * PRICE
     assert usage_charges(owner.account.pk) == 3
     assert not redis_client().hlen(HOLDS_KEY)
+
+
+def test_spending_cap_late_call_across_month(owner: Persona) -> None:
+    # A call priced just before midnight UTC can reach Redis after a call priced just after it.
+    meter = get_meter()
+    assert isinstance(meter, RedisMeter)
+    Wallet.objects.filter(pk=owner.account.pk).update(spending_cap_units=2 * PRICE)
+    pricing = Pricing(endpoint_id=1, price_units=PRICE, free_quota=0, allowance=0, past_allowance_units=0)
+    end_of_january = dt.datetime(2027, 1, 31, 23, 59, 59, tzinfo=dt.UTC)
+    start_of_february = dt.datetime(2027, 2, 1, 0, 0, 1, tzinfo=dt.UTC)
+
+    def reserved(at: dt.datetime, request_id: str) -> bool:
+        with time_machine.travel(at, tick=False):
+            try:
+                meter.reserve(account_id=owner.account.pk, request_id=request_id, pricing=pricing)
+            except SpendingCapReached:
+                return False
+        return True
+
+    january = [reserved(end_of_january, f"jan-{i}") for i in range(3)]
+    february_first = reserved(start_of_february, "feb-0")
+    january_late = reserved(end_of_january, "jan-late")
+    february_rest = [reserved(start_of_february, f"feb-{i}") for i in range(1, 3)]
+
+    assert january == [True, True, False]
+    assert february_first
+    # Whichever month counts the late call, neither month passes the cap.
+    assert january_late + february_first + sum(february_rest) <= 2
