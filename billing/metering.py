@@ -469,7 +469,11 @@ if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {-2, key_count, acco
 
 local credit, debt, cap = tonumber(snapshot[1]), tonumber(snapshot[2]), tonumber(snapshot[3])
 local used, spent = tonumber(wallet[1]), tonumber(wallet[3]) or 0
-local new_month = wallet[2] ~= ARGV[6]
+-- A call priced just before a month began can run after a call of the new month. It is
+-- counted in the newer month, where its settlement's ledger row also goes.
+local month = ARGV[6]
+if wallet[2] and wallet[2] > month then month = wallet[2] end
+local new_month = wallet[2] ~= month
 if new_month then spent = 0 end
 local balance = credit - used
 if debt > 0 then return {0, key_count, account_count, balance, price} end
@@ -489,7 +493,7 @@ if cost > 0 then
   if cap and spent + cost > cap then return {2, key_count, account_count, balance, cap, spent, cost} end
   redis.call('HINCRBY', KEYS[2], 'used', cost)
   if new_month then
-    redis.call('HSET', KEYS[2], 'month', ARGV[6], 'spent', cost)
+    redis.call('HSET', KEYS[2], 'month', month, 'spent', cost)
   else
     redis.call('HINCRBY', KEYS[2], 'spent', cost)
   end
@@ -500,7 +504,9 @@ elseif scope ~= '' then
   redis.call('INCR', KEYS[4])
   redis.call('SADD', KEYS[6], KEYS[4])
 end
-redis.call('HSET', KEYS[3], ARGV[1], cost .. '|' .. ARGV[6] .. '|' .. scope .. '|' .. ARGV[8])
+-- A free call's hold keeps the month of its free counter (KEYS[4] or KEYS[5]).
+if cost == 0 then month = ARGV[6] end
+redis.call('HSET', KEYS[3], ARGV[1], cost .. '|' .. month .. '|' .. scope .. '|' .. ARGV[8])
 return {1, key_count, account_count, cost, balance - cost, scope}
 """
 

@@ -63,11 +63,26 @@ class ScriptRunner:
         except redis.ResponseError:
             self._idle.append((connection, time.monotonic()))  # the error reply was read in full
             raise
+        except (redis.ConnectionError, redis.TimeoutError):
+            connection.disconnect()
+            # Redis probably dropped the idle connections too. Those idle for less than
+            # IDLE_CHECK_SECONDS are not polled, so a caller's retry could fail the same way.
+            self._idle_drop()
+            raise
         except BaseException:
             connection.disconnect()
             raise
         self._idle.append((connection, time.monotonic()))
         return reply
+
+    def _idle_drop(self) -> None:
+        """Close every idle connection, so the next request opens a new one."""
+        while True:
+            try:
+                connection, _ = self._idle.pop()
+            except IndexError:
+                return
+            connection.disconnect()
 
     def _checkout(self) -> AbstractConnection:
         """Return an idle connection that is still open, or a new one.

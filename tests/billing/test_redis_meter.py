@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import redis
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
@@ -21,6 +24,7 @@ from billing.metering import (
     RedisMeter,
     Reservation,
     SettleQueue,
+    SpendingCapReached,
     get_meter,
     redis_client,
     settle_queue_drain,
@@ -452,3 +456,66 @@ def test_unreachable_settlement_leaves_call_uncharged(owner: Persona, monkeypatc
     assert usage_charges(owner.account.pk) == 0
     assert not UsageEvent.objects.exists()
     assert owner.balance == before
+
+
+def test_settle_resend_after_dropped_connections(owner: Persona) -> None:
+    # Connections used less than IDLE_CHECK_SECONDS ago are not polled, so after Redis
+    # drops them (CLIENT KILL, a failover) each one fails one request. The resend must still succeed.
+    name = f"meter-test-{secrets.token_hex(4)}"
+    client = redis.Redis.from_url(django_settings.REDIS_URL, client_name=name)
+    meter = RedisMeter(client)
+    pricing = Pricing(endpoint_id=1, price_units=PRICE, free_quota=0, allowance=0, past_allowance_units=0)
+    calls = [
+        (
+            CallRecord(f"req-drop-{i}", owner.account.pk, None, "helloworld", "Call", 200, 1),
+            meter.reserve(account_id=owner.account.pk, request_id=f"req-drop-{i}", pricing=pricing),
+        )
+        for i in range(3)
+    ]
+
+    # Four connections became idle just now, as after a burst from four threads.
+    runner = meter._scripts
+    busy = [runner._checkout() for _ in range(4)]
+    for idle_connection in busy:
+        idle_connection.send_command("PING")
+        idle_connection.read_response()
+        runner._idle.append((idle_connection, time.monotonic()))
+    for client_entry in client.client_list():
+        if client_entry["name"] == name and client_entry["cmd"] != "client|list":
+            client.client_kill_filter(_id=client_entry["id"])
+
+    meter.settle_many(calls)
+    result = meter_flush()
+
+    assert result.events == 3
+    assert result.charged_units == 3 * PRICE
+    assert usage_charges(owner.account.pk) == 3
+    assert not redis_client().hlen(HOLDS_KEY)
+
+
+def test_spending_cap_late_call_across_month(owner: Persona) -> None:
+    # A call priced just before midnight UTC can reach Redis after a call priced just after it.
+    meter = get_meter()
+    assert isinstance(meter, RedisMeter)
+    Wallet.objects.filter(pk=owner.account.pk).update(spending_cap_units=2 * PRICE)
+    pricing = Pricing(endpoint_id=1, price_units=PRICE, free_quota=0, allowance=0, past_allowance_units=0)
+    end_of_january = dt.datetime(2027, 1, 31, 23, 59, 59, tzinfo=dt.UTC)
+    start_of_february = dt.datetime(2027, 2, 1, 0, 0, 1, tzinfo=dt.UTC)
+
+    def reserved(at: dt.datetime, request_id: str) -> bool:
+        with time_machine.travel(at, tick=False):
+            try:
+                meter.reserve(account_id=owner.account.pk, request_id=request_id, pricing=pricing)
+            except SpendingCapReached:
+                return False
+        return True
+
+    january = [reserved(end_of_january, f"jan-{i}") for i in range(3)]
+    february_first = reserved(start_of_february, "feb-0")
+    january_late = reserved(end_of_january, "jan-late")
+    february_rest = [reserved(start_of_february, f"feb-{i}") for i in range(1, 3)]
+
+    assert january == [True, True, False]
+    assert february_first
+    # Whichever month counts the late call, neither month passes the cap.
+    assert january_late + february_first + sum(february_rest) <= 2
