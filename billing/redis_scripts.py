@@ -30,8 +30,9 @@ from redis.commands.core import Script
 from redis.connection import AbstractConnection
 
 
-# A connection idle for longer than this is checked before use. A connection used more
-# recently can be dead only if Redis went away and came back within this time.
+# A connection idle for longer than this is checked before use. One used more recently
+# is dead only if Redis closed it meanwhile (CLIENT KILL, or a restart): its request then
+# fails, and the runner drops every idle connection, so the next request opens a new one.
 IDLE_CHECK_SECONDS = 0.05
 
 
