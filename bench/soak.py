@@ -146,7 +146,7 @@ def start_celery(env: dict[str, str], var_dir: Path) -> dict[str, subprocess.Pop
     for role, (path, line) in ready.items():
         while line not in path.read_text():
             if processes[role].poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"{role} did not start; its log:\n{path.read_text()[-2000:]}")
+                sys.exit(f"{role} did not start within 120 s; the end of its log:\n{path.read_text()[-2000:]}")
             time.sleep(0.2)
     return processes
 

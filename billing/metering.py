@@ -11,7 +11,7 @@ conditional UPDATE reserves, one transaction settles.
 reserves (free quota, balance, debt, spending cap) and a second one settles,
 appending the usage event to a Redis stream. The gateway responds to a
 successful call before settling it: ``SettleQueue`` sends the settlements
-a process has queued as one pipeline, from a thread of its own. ``billing.flusher`` moves the
+a process has queued in one script run, from a thread of its own. ``billing.flusher`` moves the
 stream into PostgreSQL in batches: usage events, one ledger row per account
 and batch for their total, and one balance change per wallet, idempotently
 by request id.
@@ -562,7 +562,9 @@ return {charged, false}
 # KEYS: holds, stream. ARGV: per call, its request id and its event's line up to the cost and after it.
 # Appends the charged calls' events as one stream entry, one line each, and returns the
 # request ids that had no hold (settled already, or released when the hold expired).
-_SETTLE_SENT = """
+_SETTLE_SENT = (
+    _SPLIT
+    + """
 local ids = {}
 for i = 1, #ARGV, 3 do table.insert(ids, ARGV[i]) end
 local holds = redis.call('HMGET', KEYS[1], unpack(ids))
@@ -571,8 +573,7 @@ for i = 1, #ids do
   local hold = holds[i]
   if hold then
     table.insert(settled, ids[i])
-    local cost = string.sub(hold, 1, string.find(hold, '|', 1, true) - 1)
-    table.insert(lines, ARGV[3 * i - 1] .. cost .. ARGV[3 * i])
+    table.insert(lines, ARGV[3 * i - 1] .. split(hold)[1] .. ARGV[3 * i])
   else
     table.insert(missing, ids[i])
   end
@@ -583,6 +584,7 @@ if #settled > 0 then
 end
 return missing
 """
+)
 
 # KEYS: holds, wallet, free counter, (unused), (unused), free-dirty set. ARGV: request id, expected hold value.
 _RELEASE = (

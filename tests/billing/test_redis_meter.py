@@ -361,7 +361,7 @@ def test_settlements_sent_twice_charge_once(owner: Persona) -> None:
     assert not redis_client().hlen(HOLDS_KEY)
 
 
-def test_settle_many_refuses_failed_calls(owner: Persona) -> None:
+def test_settle_many_rejects_failed_calls(owner: Persona) -> None:
     meter = get_meter()
     assert isinstance(meter, RedisMeter)
     failed = CallRecord("req-failed", owner.account.pk, None, "helloworld", "Call", 500, 1)

@@ -59,17 +59,17 @@ def test_closed_connection_replaced_before_use(client: redis.Redis, counter: str
     assert killed
     for client_id in killed:
         client.client_kill_filter(_id=client_id)
-    time.sleep(IDLE_CHECK_SECONDS)  # a Redis restart takes longer than this
+    time.sleep(IDLE_CHECK_SECONDS)  # the runner polls a connection idle this long before use
 
     assert runner.run(incr, [counter], [1]) == 2  # no error from the dead connection
 
 
 def test_error_reply_keeps_connection(client: redis.Redis, counter: str) -> None:
     runner = ScriptRunner(client)
-    failing = client.register_script("return redis.error_reply('refused by the script')")
+    failing = client.register_script("return redis.error_reply('rejected by the script')")
     incr = client.register_script(INCR)
 
-    with pytest.raises(redis.ResponseError, match="refused by the script"):
+    with pytest.raises(redis.ResponseError, match="rejected by the script"):
         runner.run(failing, [counter], [])
     assert runner.run(incr, [counter], [1]) == 1
     assert len(runner._idle) == 1
